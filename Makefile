@@ -1,0 +1,96 @@
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# shoal: make | make test | make bench | make demo | make deps | make clean   (V=1 for verbose)
+
+BUILD    ?= build
+CC       ?= gcc
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+ARCH     := $(shell uname -m)
+
+ifeq ($(V),1)
+Q :=
+msg =
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude -Ilib -I$(BUILD)
+BPF_CFLAGS := -O2 -g -Wall -Wextra -Werror -target bpf -D__bpf__ \
+	-I/usr/include/$(ARCH)-linux-gnu -Iinclude -Ibpf
+LDLIBS   := -lbpf -lelf -lz -lyaml -ljson-c
+
+BPF_SRCS  := bpf/shoal.bpf.c
+BPF_HDRS  := $(wildcard bpf/*.h) $(wildcard include/shoal/*.h)
+LIB_SRCS  := $(wildcard lib/*.c)
+LIB_OBJS  := $(patsubst lib/%.c,$(BUILD)/lib/%.o,$(LIB_SRCS))
+LIB_HDRS  := $(wildcard lib/*.h) $(wildcard include/shoal/*.h)
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+UNIT_COMMON := $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c))
+
+.PHONY: all deps test test-unit test-e2e bench demo clean install
+.DELETE_ON_ERROR:
+
+all: $(BUILD)/shoalctl $(BUILD)/libshoal.a
+
+deps:
+	$(Q)scripts/deps.sh all
+
+$(BUILD) $(BUILD)/lib $(BUILD)/tests $(BUILD)/bench:
+	$(Q)mkdir -p $@
+
+$(BUILD)/shoal.bpf.o: $(BPF_SRCS) $(BPF_HDRS) | $(BUILD)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/shoal.skel.h: $(BUILD)/shoal.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name shoal_bpf > $@
+
+$(BUILD)/lib/%.o: lib/%.c $(LIB_HDRS) $(BUILD)/shoal.skel.h | $(BUILD)/lib
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libshoal.a: $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)$(AR) rcs $@ $^
+
+$(BUILD)/shoalctl: cli/shoalctl.c $(BUILD)/libshoal.a $(LIB_HDRS) | $(BUILD)
+	$(call msg,CCLD,$@)
+	$(Q)$(CC) $(CFLAGS) $< -o $@ $(BUILD)/libshoal.a $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(UNIT_COMMON) tests/unit/*.h $(BUILD)/libshoal.a | $(BUILD)/tests
+	$(call msg,CCLD,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(UNIT_COMMON) -o $@ $(BUILD)/libshoal.a $(LDLIBS) -lcmocka
+
+# Tests run as root in private namespaces the suites create; the runner prints "N passed, N failed".
+test-unit: $(UNIT_BINS)
+	$(Q)tests/run.sh unit $(UNIT_BINS)
+
+test-e2e: all
+	$(Q)tests/run.sh e2e
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS)
+	$(Q)tests/run.sh all $(UNIT_BINS)
+
+$(BUILD)/bench/%.bpf.o: bench/%.bpf.c $(BPF_HDRS) | $(BUILD)/bench
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/bench/micro: bench/micro.c $(BUILD)/libshoal.a $(BUILD)/bench/floor.bpf.o tests/unit/fixture.c | $(BUILD)/bench
+	$(call msg,CCLD,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/unit -DFLOOR_OBJ='"$(abspath $(BUILD)/bench/floor.bpf.o)"' \
+		$< tests/unit/fixture.c -o $@ $(BUILD)/libshoal.a $(LDLIBS) -lm
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory $(BUILD)/bench/micro
+	$(Q)$(BUILD)/bench/micro $(BUILD)/bench/micro.json
+
+demo:
+	@echo "make demo: the lab cluster is not built yet (see the lab issue); run 'make test' for now."
+
+clean:
+	$(Q)rm -rf $(BUILD)

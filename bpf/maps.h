@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Map definitions of the XDP program; layouts come from include/shoal/abi.h. */
+#ifndef SHOAL_BPF_MAPS_H
+#define SHOAL_BPF_MAPS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "shoal/abi.h"
+
+/* Cluster-wide knobs and the active-copy indices. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct shoal_conf);
+} conf SEC(".maps");
+
+/* Node id -> MAC and flags. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SHOAL_MAX_NODES);
+	__type(key, __u32);
+	__type(value, struct shoal_node);
+} nodes SEC(".maps");
+
+/* Two copies of the open-addressed VIP table; conf.vip_copy selects one. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * SHOAL_VIP_SLOTS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct shoal_vip);
+} vips SEC(".maps");
+
+/*
+ * Per pool, an inner array of 2 * M buckets (two copies; conf.pool_copy[]
+ * selects one). The loader sizes the template to the cluster's M, so every
+ * inner map has the same size and the verifier inlines both lookups.
+ */
+struct bucket_table {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * SHOAL_M_DEFAULT);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(key_size, sizeof(__u32));
+	/* value_size, not __type(): userspace creates the inner maps without BTF. */
+	__uint(value_size, sizeof(struct shoal_bucket));
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, SHOAL_MAX_POOLS);
+	__type(key, __u32);
+	__array(values, struct bucket_table);
+} tables SEC(".maps");
+
+/* Control-plane record of each pool; the program never reads it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SHOAL_MAX_POOLS);
+	__type(key, __u32);
+	__type(value, struct shoal_pool);
+} pools SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SHOAL_R_MAX);
+	__type(key, __u32);
+	__type(value, struct shoal_counter);
+} stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SHOAL_MAX_VIPS);
+	__type(key, __u32);
+	__type(value, struct shoal_counter);
+} vipstats SEC(".maps");
+
+#endif /* SHOAL_BPF_MAPS_H */

@@ -1,0 +1,283 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Flow ownership: bucket lookup, the owner check, second chance, the hop bound. */
+#ifndef SHOAL_BPF_OWNER_H
+#define SHOAL_BPF_OWNER_H
+
+#include "forward.h"
+#include "maps.h"
+#include "parse.h"
+#include "shoal/hash.h"
+
+#ifndef BPF_F_CURRENT_NETNS
+#define BPF_F_CURRENT_NETNS (-1L)
+#endif
+
+/*
+ * What the parser hands the ownership decision (where the headers are, what
+ * they said), and what the decision reports back through the trace record.
+ * Offsets, not pointers: decide_owner() is a global function.
+ */
+struct verdict {
+	/* in */
+	__u16 l3off;
+	__u16 l4off;
+	__be16 sport;
+	__be16 dport;
+	__u8 family;
+	__u8 proto;
+	__u8 syn;
+	__u8 ack_only;
+	__u8 pool;
+	__u8 is_vip;
+	__u16 vip;
+	/* out */
+	__u8 hop_in;
+	__u8 flags;
+	__u16 sender;
+	__u16 target;
+	__u16 owner;
+	__u32 bucket;
+	__u32 hash;
+};
+
+/*
+ * Does this node hold the flow? An established, request or time-wait socket
+ * says yes; a listener says yes only for an ACK that carries a SYN cookie the
+ * kernel would accept. Returns the PASS reason, or 0.
+ */
+static __always_inline int local_flow(struct xdp_md *ctx, struct pkt *p, struct verdict *v)
+{
+	struct bpf_sock_tuple t = {};
+	struct bpf_sock *sk;
+	__u32 size, l3len;
+	int found = 0;
+
+	if (p->family == 4) {
+		struct iphdr *ip = p->l3;
+
+		t.ipv4.saddr = ip->saddr;
+		t.ipv4.daddr = ip->daddr;
+		t.ipv4.sport = p->sport;
+		t.ipv4.dport = p->dport;
+		size = sizeof(t.ipv4);
+		l3len = sizeof(struct iphdr);
+	} else {
+		struct ipv6hdr *ip6 = p->l3;
+
+		__builtin_memcpy(t.ipv6.saddr, &ip6->saddr, 16);
+		__builtin_memcpy(t.ipv6.daddr, &ip6->daddr, 16);
+		t.ipv6.sport = p->sport;
+		t.ipv6.dport = p->dport;
+		size = sizeof(t.ipv6);
+		l3len = sizeof(struct ipv6hdr);
+	}
+
+	v->flags |= SHOAL_TRACE_F_LOOKUP;
+	sk = bpf_skc_lookup_tcp(ctx, &t, size, BPF_F_CURRENT_NETNS, 0);
+	if (!sk)
+		return 0;
+	if (sk->state != BPF_TCP_LISTEN) {
+		found = SHOAL_R_PASS_SOCKET;
+	} else if (p->ack_only) {
+		struct tcphdr *th = p->l4;
+
+		if ((void *)(th + 1) <= p->end && p->l3 + l3len <= p->end &&
+		    bpf_tcp_check_syncookie(sk, p->l3, l3len, th, sizeof(*th)) == 0)
+			found = SHOAL_R_PASS_COOKIE;
+	}
+	bpf_sk_release(sk);
+	if (found)
+		v->flags |= SHOAL_TRACE_F_FOUND;
+	return found;
+}
+
+static __always_inline int prev_live(const struct shoal_bucket *b, int i, __u32 now)
+{
+	return (__s32)(b->expire[i] - now) > 0;
+}
+
+/* Position of `self` among the live previous owners, or -1. */
+static __always_inline int prev_position(const struct shoal_bucket *b, __u16 self, __u32 now)
+{
+	int i;
+
+#pragma unroll
+	for (i = 0; i < SHOAL_MAX_PREV; i++) {
+		if (!b->prev[i])
+			break;
+		if (b->prev[i] == self && prev_live(b, i, now))
+			return i;
+	}
+	return -1;
+}
+
+/* The next live previous owner after position `after` that is neither us nor the sender. */
+static __always_inline __u16 prev_next(const struct shoal_bucket *b, int after, __u16 self,
+				       __u16 sender, __u32 now)
+{
+	int i;
+
+#pragma unroll
+	for (i = 0; i < SHOAL_MAX_PREV; i++) {
+		__u16 n = b->prev[i];
+
+		if (!n)
+			break;
+		if (i <= after || n == self || n == sender)
+			continue;
+		if (prev_live(b, i, now))
+			return n;
+	}
+	return 0;
+}
+
+static __always_inline __u32 now_ticks(void)
+{
+	return (__u32)(bpf_ktime_get_coarse_ns() >> SHOAL_TICK_SHIFT);
+}
+
+static __always_inline __u64 flow_hash(const struct pkt *p, const struct shoal_conf *c)
+{
+	if (p->family == 4) {
+		const struct iphdr *ip = p->l3;
+
+		return shoal_flow_hash4(c->key, ip->saddr, ip->daddr, p->sport, p->dport,
+					p->proto);
+	} else {
+		const struct ipv6hdr *ip6 = p->l3;
+
+		return shoal_flow_hash6(c->key, ip6->saddr.in6_u.u6_addr32,
+					ip6->daddr.in6_u.u6_addr32, p->sport, p->dport,
+					p->proto);
+	}
+}
+
+/*
+ * Which cluster hop is this frame on? Peers mark forwarded frames with a
+ * source MAC of prefix | hop | sender id (see forward_l2()), so one compare
+ * tells, with no lookup; the sender must still be a configured peer.
+ * Returns -1 to go on, or a reason.
+ */
+static __always_inline int classify_hop(const struct pkt *p, const struct shoal_conf *c,
+					struct verdict *v)
+{
+	__u32 tag = *(__u32 *)&p->eth->h_source[0];
+	struct shoal_node *n;
+	__u32 sender;
+
+	if (tag != c->fwd_tag[0] && tag != c->fwd_tag[1])
+		return -1;
+	v->hop_in = tag == c->fwd_tag[0] ? 1 : 2;
+	sender = bpf_ntohs(*(__u16 *)&p->eth->h_source[4]);
+	v->sender = sender;
+	n = bpf_map_lookup_elem(&nodes, &sender);
+	if (!n || !(n->flags & SHOAL_NODE_F_PEER) || sender == c->self)
+		return SHOAL_R_DROP_PEER;
+	if (v->hop_in >= SHOAL_MAX_HOPS)
+		return SHOAL_R_PASS_HOP_LIMIT;
+	return -1;
+}
+
+/*
+ * DESIGN.md §3 steps 3-5 for a packet to a VIP. hop_in is 0 for a frame from
+ * outside the cluster and 1 for a frame a peer forwarded once.
+ *
+ * A global function: the verifier checks it once, however many parse paths
+ * (VLAN tags, IP versions, extension headers) lead here. The price is a
+ * direct call and re-deriving two packet pointers from their offsets.
+ */
+__noinline int decide_owner(struct xdp_md *ctx, const struct shoal_conf *c, struct verdict *v)
+{
+	struct pkt p = {};
+	struct shoal_bucket *b;
+	__u16 self, sender, owner, next;
+	__u32 pool, copy, idx, now = 0;
+	int r, pos = -1, tcp_mid;
+	__u64 hash;
+	void *tbl;
+
+	if (!ctx || !c || !v)
+		return SHOAL_R_PASS_NO_TABLE;
+
+	p.eth = (void *)(long)ctx->data;
+	p.end = (void *)(long)ctx->data_end;
+	p.l3 = (void *)p.eth + (v->l3off & SHOAL_L3_MASK);
+	p.l4 = (void *)p.eth + (v->l4off & SHOAL_L4OFF_MASK);
+	p.family = v->family;
+	p.proto = v->proto;
+	p.sport = v->sport;
+	p.dport = v->dport;
+	p.syn = v->syn;
+	p.ack_only = v->ack_only;
+	if ((void *)(p.eth + 1) > p.end)
+		return SHOAL_R_PASS_SHORT;
+	if (p.l3 + (p.family == 4 ? sizeof(struct iphdr) : sizeof(struct ipv6hdr)) > p.end)
+		return SHOAL_R_DROP_BAD_IP;
+
+	r = classify_hop(&p, c, v);
+	if (r >= 0)
+		return r;
+
+	self = c->self;
+	sender = v->sender;
+	tcp_mid = p.proto == IPPROTO_TCP && !p.syn;
+	pool = v->pool & (SHOAL_MAX_POOLS - 1);
+	copy = c->pool_copy[pool] & 1;
+	tbl = bpf_map_lookup_elem(&tables, &pool);
+	if (!tbl)
+		return SHOAL_R_PASS_NO_TABLE;
+	hash = flow_hash(&p, c);
+	v->hash = hash >> 32;
+	v->bucket = shoal_bucket_of(hash, c->m);
+	idx = copy * c->m + v->bucket;
+	b = bpf_map_lookup_elem(tbl, &idx);
+	if (!b || !b->owner)
+		return SHOAL_R_PASS_NO_TABLE;
+	owner = b->owner;
+	v->owner = owner;
+
+	if (owner == self) {
+		if (p.proto != IPPROTO_TCP)
+			return SHOAL_R_PASS_UDP;
+		if (p.syn)
+			return SHOAL_R_PASS_SYN;
+		/* A stable bucket needs no lookup: PASS is the answer either way. */
+		if (!b->prev[0])
+			return SHOAL_R_PASS_OWNER;
+		now = now_ticks();
+		next = prev_next(b, -1, self, sender, now);
+		if (!next)
+			return SHOAL_R_PASS_OWNER;
+		r = local_flow(ctx, &p, v);
+		if (r)
+			return r;
+		v->target = next;
+		return forward_l2(&p, c, next, v->hop_in + 1, SHOAL_R_TX_PREV);
+	}
+
+	/* Not the owner: a previous owner still holding the flow keeps it. */
+	if (tcp_mid && b->prev[0]) {
+		now = now_ticks();
+		pos = prev_position(b, self, now);
+		if (pos >= 0 && local_flow(ctx, &p, v))
+			return SHOAL_R_PASS_PREV_SOCKET;
+	}
+
+	if (owner != sender) {
+		v->target = owner;
+		return forward_l2(&p, c, owner, v->hop_in + 1, SHOAL_R_TX_OWNER);
+	}
+
+	/* The owner itself sent it here: walk on down the previous-owner chain. */
+	if (tcp_mid && b->prev[0]) {
+		next = prev_next(b, pos, self, sender, now);
+		if (next) {
+			v->target = next;
+			return forward_l2(&p, c, next, v->hop_in + 1, SHOAL_R_TX_PREV);
+		}
+		return SHOAL_R_PASS_CHAIN_END;
+	}
+	return SHOAL_R_PASS_NO_RETURN;
+}
+
+#endif /* SHOAL_BPF_OWNER_H */

@@ -1,0 +1,788 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* The cluster model: checks, reading it back from the maps, and applying it to them. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netinet/in.h>
+
+#include "cluster.h"
+#include "log.h"
+#include "maglev.h"
+
+void shoal_cluster_init(struct shoal_cluster *c)
+{
+	static const __u8 prefix[3] = SHOAL_MAC_PREFIX_DEFAULT;
+
+	memset(c, 0, sizeof(*c));
+	c->m = SHOAL_M_DEFAULT;
+	c->drain_ns = SHOAL_DRAIN_DEFAULT_NS;
+	memcpy(c->mac_prefix, prefix, 3);
+}
+
+void shoal_cluster_free(struct shoal_cluster *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->npools; i++)
+		free(c->pools[i].members);
+	free(c->nodes);
+	free(c->pools);
+	free(c->vips);
+	c->nodes = NULL;
+	c->pools = NULL;
+	c->vips = NULL;
+	c->nnodes = c->npools = c->nvips = 0;
+}
+
+static void *dup_array(const void *p, size_t n, size_t size)
+{
+	void *q = malloc(n ? n * size : 1);
+
+	if (q && n)
+		memcpy(q, p, n * size);
+	return q;
+}
+
+int shoal_cluster_copy(struct shoal_cluster *dst, const struct shoal_cluster *src)
+{
+	size_t i;
+
+	*dst = *src;
+	dst->nodes = dup_array(src->nodes, src->nnodes, sizeof(*src->nodes));
+	dst->pools = dup_array(src->pools, src->npools, sizeof(*src->pools));
+	dst->vips = dup_array(src->vips, src->nvips, sizeof(*src->vips));
+	if (!dst->nodes || !dst->pools || !dst->vips) {
+		free(dst->nodes);
+		free(dst->pools);
+		free(dst->vips);
+		return -ENOMEM;
+	}
+	for (i = 0; i < src->npools; i++) {
+		dst->pools[i].members = dup_array(src->pools[i].members, src->pools[i].nmembers,
+						  sizeof(__u16));
+		if (!dst->pools[i].members) {
+			dst->npools = i;
+			shoal_cluster_free(dst);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+struct shoal_node_cfg *shoal_cluster_node(const struct shoal_cluster *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->nnodes; i++) {
+		if (!strcmp(c->nodes[i].name, name))
+			return &c->nodes[i];
+	}
+	return NULL;
+}
+
+struct shoal_node_cfg *shoal_cluster_node_id(const struct shoal_cluster *c, __u16 id)
+{
+	size_t i;
+
+	for (i = 0; i < c->nnodes; i++) {
+		if (c->nodes[i].id == id)
+			return &c->nodes[i];
+	}
+	return NULL;
+}
+
+struct shoal_pool_cfg *shoal_cluster_pool(const struct shoal_cluster *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->npools; i++) {
+		if (!strcmp(c->pools[i].name, name))
+			return &c->pools[i];
+	}
+	return NULL;
+}
+
+__u32 shoal_node_effective_weight(const struct shoal_node_cfg *n)
+{
+	return n->drained ? 0 : n->weight;
+}
+
+int shoal_cluster_remove_node(struct shoal_cluster *c, const char *name)
+{
+	struct shoal_node_cfg *n = shoal_cluster_node(c, name);
+	size_t i, j, k;
+	__u16 id;
+
+	if (!n)
+		return -ENOENT;
+	id = n->id;
+	memmove(n, n + 1, (size_t)(c->nodes + c->nnodes - n - 1) * sizeof(*n));
+	c->nnodes--;
+	for (i = 0; i < c->npools; i++) {
+		struct shoal_pool_cfg *p = &c->pools[i];
+
+		for (j = k = 0; j < p->nmembers; j++) {
+			if (p->members[j] != id)
+				p->members[k++] = p->members[j];
+		}
+		p->nmembers = k;
+	}
+	return 0;
+}
+
+static bool vip_cfg_same(const struct shoal_vip_cfg *v, const struct shoal_addr *a, __u16 port,
+			 __u8 proto)
+{
+	return shoal_addr_eq(&v->addr, a) && v->port == port && v->proto == proto;
+}
+
+int shoal_cluster_add_vip(struct shoal_cluster *c, const struct shoal_vip_cfg *v)
+{
+	struct shoal_vip_cfg *nv;
+	size_t i;
+
+	for (i = 0; i < c->nvips; i++) {
+		if (vip_cfg_same(&c->vips[i], &v->addr, v->port, v->proto))
+			return -EEXIST;
+	}
+	nv = realloc(c->vips, (c->nvips + 1) * sizeof(*nv));
+	if (!nv)
+		return -ENOMEM;
+	c->vips = nv;
+	c->vips[c->nvips++] = *v;
+	return 0;
+}
+
+int shoal_cluster_del_vip(struct shoal_cluster *c, const struct shoal_addr *a, __u16 port,
+			  __u8 proto)
+{
+	size_t i;
+
+	for (i = 0; i < c->nvips; i++) {
+		if (vip_cfg_same(&c->vips[i], a, port, proto)) {
+			memmove(&c->vips[i], &c->vips[i + 1], (c->nvips - i - 1) * sizeof(*c->vips));
+			c->nvips--;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/* ---- checks ---- */
+
+struct errbuf {
+	const char *file;
+	char *buf;
+	size_t len;
+};
+
+__attribute__((format(printf, 4, 5)))
+static int fail(struct errbuf *e, int line, const char *field, const char *fmt, ...)
+{
+	char msg[384];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (e->file && line)
+		snprintf(e->buf, e->len, "%s:%d: %s: %s", e->file, line, field, msg);
+	else if (e->file)
+		snprintf(e->buf, e->len, "%s: %s: %s", e->file, field, msg);
+	else
+		snprintf(e->buf, e->len, "%s: %s", field, msg);
+	return -EINVAL;
+}
+
+static bool mac_is_zero(const __u8 *m)
+{
+	return !(m[0] | m[1] | m[2] | m[3] | m[4] | m[5]);
+}
+
+int shoal_cluster_check(const struct shoal_cluster *c, const char *file, char *err, size_t len)
+{
+	struct errbuf e = { file, err, len };
+	char f[64];
+	size_t i, j, k;
+
+	if (c->m < 3 || c->m > SHOAL_M_MAX || !shoal_is_prime(c->m))
+		return fail(&e, 0, "cluster.buckets",
+			    "%u is not a prime between 3 and %u (Maglev needs M prime)", c->m,
+			    SHOAL_M_MAX);
+	if (shoal_set_mac_prefix(NULL, c->mac_prefix))
+		return fail(&e, 0, "cluster.mac_prefix",
+			    "must be a locally administered unicast prefix (first byte x2, x6, xa or xe)");
+	if (!c->nnodes)
+		return fail(&e, 0, "nodes", "the cluster has no nodes");
+	for (i = 0; i < c->nnodes; i++) {
+		const struct shoal_node_cfg *n = &c->nodes[i];
+
+		snprintf(f, sizeof(f), "nodes[%zu]", i);
+		if (!n->name[0])
+			return fail(&e, n->line, f, "a node needs a name");
+		if (!n->id || n->id >= SHOAL_MAX_NODES)
+			return fail(&e, n->line, f, "id %u is out of range 1..%u", n->id,
+				    SHOAL_MAX_NODES - 1);
+		if (mac_is_zero(n->mac) || (n->mac[0] & 1))
+			return fail(&e, n->line, f, "mac must be a unicast, non-zero MAC");
+		if (!memcmp(n->mac, c->mac_prefix, 3))
+			return fail(&e, n->line, f,
+				    "mac starts with the forwarding prefix %02x:%02x:%02x; change cluster.mac_prefix",
+				    c->mac_prefix[0], c->mac_prefix[1], c->mac_prefix[2]);
+		if (n->weight > SHOAL_WEIGHT_MAX)
+			return fail(&e, n->line, f, "weight %u exceeds %u", n->weight,
+				    SHOAL_WEIGHT_MAX);
+		for (j = 0; j < i; j++) {
+			const struct shoal_node_cfg *o = &c->nodes[j];
+
+			if (!strcmp(o->name, n->name))
+				return fail(&e, n->line, f, "duplicate node name '%s'", n->name);
+			if (o->id == n->id)
+				return fail(&e, n->line, f, "duplicate id %u (also node '%s')", n->id,
+					    o->name);
+			if (!memcmp(o->mac, n->mac, 6))
+				return fail(&e, n->line, f, "duplicate mac (also node '%s')",
+					    o->name);
+		}
+	}
+	if (c->npools > SHOAL_MAX_POOLS)
+		return fail(&e, 0, "pools", "more than %u pools", SHOAL_MAX_POOLS);
+	for (i = 0; i < c->npools; i++) {
+		const struct shoal_pool_cfg *p = &c->pools[i];
+
+		snprintf(f, sizeof(f), "pools[%zu]", i);
+		if (!p->name[0])
+			return fail(&e, p->line, f, "a pool needs a name");
+		for (j = 0; j < i; j++) {
+			if (!strcmp(c->pools[j].name, p->name))
+				return fail(&e, p->line, f, "duplicate pool name '%s'", p->name);
+		}
+		for (j = 0; j < p->nmembers; j++) {
+			if (!shoal_cluster_node_id(c, p->members[j]))
+				return fail(&e, p->line, f, "member id %u is not a node",
+					    p->members[j]);
+			for (k = 0; k < j; k++) {
+				if (p->members[k] == p->members[j])
+					return fail(&e, p->line, f, "node '%s' listed twice",
+						    shoal_cluster_node_id(c, p->members[j])->name);
+			}
+		}
+		if (p->nmembers > c->m)
+			return fail(&e, p->line, f, "%zu nodes but only %u buckets", p->nmembers,
+				    c->m);
+	}
+	if (c->nvips > SHOAL_MAX_VIPS)
+		return fail(&e, 0, "vips", "more than %u VIPs", SHOAL_MAX_VIPS);
+	for (i = 0; i < c->nvips; i++) {
+		const struct shoal_vip_cfg *v = &c->vips[i];
+
+		snprintf(f, sizeof(f), "vips[%zu]", i);
+		if (v->addr.family != 4 && v->addr.family != 6)
+			return fail(&e, v->line, f, "a VIP needs an address");
+		if (v->proto != IPPROTO_TCP && v->proto != IPPROTO_UDP)
+			return fail(&e, v->line, f, "protocol must be tcp or udp");
+		if (!shoal_cluster_pool(c, v->pool))
+			return fail(&e, v->line, f, "unknown pool '%s'", v->pool);
+		for (j = 0; j < i; j++) {
+			if (vip_cfg_same(&c->vips[j], &v->addr, v->port, v->proto))
+				return fail(&e, v->line, f, "duplicate VIP (same address, port, protocol)");
+		}
+	}
+	return 0;
+}
+
+/* ---- reading the running state ---- */
+
+static int push_node(struct shoal_cluster *c, const struct shoal_node_cfg *n)
+{
+	struct shoal_node_cfg *p = realloc(c->nodes, (c->nnodes + 1) * sizeof(*p));
+
+	if (!p)
+		return -ENOMEM;
+	c->nodes = p;
+	c->nodes[c->nnodes++] = *n;
+	return 0;
+}
+
+int shoal_cluster_read(struct shoal *s, struct shoal_cluster *c)
+{
+	volatile struct shoal_conf *conf = shoal_conf(s);
+	struct shoal_pool pools[SHOAL_MAX_POOLS];
+	struct shoal_vip *slots = NULL;
+	struct shoal_node n;
+	__u16 id;
+	int err, i, b;
+
+	shoal_cluster_init(c);
+	c->seed[0] = conf->key[0];
+	c->seed[1] = conf->key[1];
+	c->m = conf->m;
+	c->drain_ns = conf->drain_ns;
+	memcpy(c->mac_prefix, (const void *)conf->mac_prefix, 3);
+
+	for (id = 1; id < SHOAL_MAX_NODES; id++) {
+		struct shoal_node_cfg nc = {};
+
+		err = shoal_node_get(s, id, &n);
+		if (err)
+			goto out;
+		if (!(n.flags & SHOAL_NODE_F_PEER) || (n.flags & SHOAL_NODE_F_REMOVED))
+			continue;
+		memcpy(nc.name, n.name, sizeof(nc.name));
+		nc.name[SHOAL_NAME_LEN - 1] = '\0';
+		nc.id = id;
+		memcpy(nc.mac, n.mac, 6);
+		nc.addr.family = n.family;
+		memcpy(nc.addr.a, n.addr, sizeof(nc.addr.a));
+		nc.weight = n.weight;
+		nc.drained = n.flags & SHOAL_NODE_F_DRAINED;
+		err = push_node(c, &nc);
+		if (err)
+			goto out;
+	}
+
+	c->pools = calloc(SHOAL_MAX_POOLS, sizeof(*c->pools));
+	if (!c->pools) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < SHOAL_MAX_POOLS; i++) {
+		struct shoal_pool_cfg *pc;
+
+		err = shoal_pool_get(s, (__u8)i, &pools[i]);
+		if (err)
+			goto out;
+		if (!(pools[i].flags & SHOAL_POOL_F_VALID))
+			continue;
+		pc = &c->pools[c->npools++];
+		memcpy(pc->name, pools[i].name, sizeof(pc->name));
+		pc->name[SHOAL_NAME_LEN - 1] = '\0';
+		pc->members = calloc(SHOAL_MAX_NODES, sizeof(__u16));
+		if (!pc->members) {
+			err = -ENOMEM;
+			goto out;
+		}
+		for (b = 1; b < SHOAL_MAX_NODES; b++) {
+			if (pools[i].members[b / 64] & (1ULL << (b % 64)))
+				pc->members[pc->nmembers++] = (__u16)b;
+		}
+	}
+
+	slots = malloc(sizeof(*slots) * SHOAL_VIP_SLOTS);
+	if (!slots) {
+		err = -ENOMEM;
+		goto out;
+	}
+	shoal_vips_read(s, slots);
+	for (i = 0; i < SHOAL_VIP_SLOTS; i++) {
+		struct shoal_vip *v = &slots[i];
+		struct shoal_vip_cfg vc = {};
+		struct shoal_vip_cfg *nv;
+
+		if (!v->family)
+			continue;
+		vc.addr.family = v->family;
+		memcpy(vc.addr.a, v->addr, sizeof(vc.addr.a));
+		vc.port = ntohs(v->port);
+		vc.proto = v->proto;
+		if (v->pool < SHOAL_MAX_POOLS)
+			memcpy(vc.pool, pools[v->pool].name, sizeof(vc.pool));
+		vc.pool[SHOAL_NAME_LEN - 1] = '\0';
+		nv = realloc(c->vips, (c->nvips + 1) * sizeof(*nv));
+		if (!nv) {
+			err = -ENOMEM;
+			goto out;
+		}
+		c->vips = nv;
+		c->vips[c->nvips++] = vc;
+	}
+	err = 0;
+out:
+	free(slots);
+	if (err)
+		shoal_cluster_free(c);
+	return err;
+}
+
+/* ---- applying ---- */
+
+struct plan {
+	struct shoal_node *cur_nodes;	/* [SHOAL_MAX_NODES] */
+	struct shoal_node *new_nodes;
+	struct shoal_pool cur_pools[SHOAL_MAX_POOLS];
+	struct shoal_pool new_pools[SHOAL_MAX_POOLS];
+	int pool_id[SHOAL_MAX_POOLS];	/* config pool index -> id */
+	struct shoal_bucket *table[SHOAL_MAX_POOLS];	/* by config pool index */
+	bool stage_table[SHOAL_MAX_POOLS];
+	struct shoal_vip *cur_slots;
+	struct shoal_vip *new_slots;
+	bool new_vip_id[SHOAL_MAX_VIPS];
+	bool used_vip_id[SHOAL_MAX_VIPS];
+};
+
+static void plan_free(struct plan *p)
+{
+	int i;
+
+	free(p->cur_nodes);
+	free(p->new_nodes);
+	for (i = 0; i < SHOAL_MAX_POOLS; i++)
+		free(p->table[i]);
+	free(p->cur_slots);
+	free(p->new_slots);
+	free(p);
+}
+
+static bool vip_same_key(const struct shoal_vip *a, const struct shoal_vip *b)
+{
+	return a->family == b->family && !memcmp(a->addr, b->addr, sizeof(a->addr)) &&
+	       a->port == b->port && a->proto == b->proto;
+}
+
+static int plan_vips(struct shoal *s, const struct shoal_cluster *c, struct plan *p,
+		     struct errbuf *e)
+{
+	bool *used = p->used_vip_id;
+	struct shoal_vip *entries;
+	size_t i, j, next = 0;
+	int err;
+
+	p->cur_slots = malloc(sizeof(*p->cur_slots) * SHOAL_VIP_SLOTS);
+	p->new_slots = malloc(sizeof(*p->new_slots) * SHOAL_VIP_SLOTS);
+	entries = calloc(c->nvips ? c->nvips : 1, sizeof(*entries));
+	if (!p->cur_slots || !p->new_slots || !entries) {
+		free(entries);
+		return -ENOMEM;
+	}
+	shoal_vips_read(s, p->cur_slots);
+	for (i = 0; i < c->nvips; i++) {
+		const struct shoal_vip_cfg *v = &c->vips[i];
+		struct shoal_vip *x = &entries[i];
+
+		x->family = v->addr.family;
+		memcpy(x->addr, v->addr.a, sizeof(x->addr));
+		x->port = htons(v->port);
+		x->proto = v->proto;
+		x->pool = (__u8)p->pool_id[shoal_cluster_pool(c, v->pool) - c->pools];
+		x->id = SHOAL_MAX_VIPS;
+		for (j = 0; j < SHOAL_VIP_SLOTS; j++) {
+			if (p->cur_slots[j].family && vip_same_key(&p->cur_slots[j], x)) {
+				x->id = p->cur_slots[j].id;
+				used[x->id] = true;
+				break;
+			}
+		}
+	}
+	for (i = 0; i < c->nvips; i++) {
+		if (entries[i].id != SHOAL_MAX_VIPS)
+			continue;
+		while (next < SHOAL_MAX_VIPS && used[next])
+			next++;
+		entries[i].id = (__u16)next;
+		used[next] = true;
+		p->new_vip_id[next] = true;
+	}
+	err = vip_table_build(entries, c->nvips, p->new_slots);
+	free(entries);
+	if (err == -ENOSPC)
+		return fail(e, 0, "vips",
+			    "too many VIPs share one address hash neighbourhood (probe > %u slots)",
+			    SHOAL_VIP_PROBES);
+	if (err)
+		return fail(e, 0, "vips", "cannot build the VIP table: %s", strerror(-err));
+	return 0;
+}
+
+static bool table_refers(const struct shoal_bucket *t, __u32 m, __u16 id, __u32 now)
+{
+	__u32 b;
+	int i;
+
+	for (b = 0; b < m; b++) {
+		if (t[b].owner == id)
+			return true;
+		for (i = 0; i < SHOAL_MAX_PREV && t[b].prev[i]; i++) {
+			if (t[b].prev[i] == id && (__s32)(t[b].expire[i] - now) > 0)
+				return true;
+		}
+	}
+	return false;
+}
+
+int shoal_cluster_apply(struct shoal *s, const struct shoal_cluster *c,
+			const struct shoal_apply_opts *o, struct shoal_apply_report *rep,
+			char *errmsg, size_t len)
+{
+	static const struct shoal_apply_opts defaults;
+	volatile struct shoal_conf *conf = shoal_conf(s);
+	struct errbuf e = { NULL, errmsg, len };
+	struct shoal_apply_report local_rep;
+	struct maglev_node *mn = NULL;
+	struct plan *p = NULL;
+	__u32 m = shoal_m(s), now, expire;
+	__u16 self, cur_self;
+	__u64 now_ns;
+	bool configured, used_id[SHOAL_MAX_POOLS] = {};
+	size_t i, j;
+	int err, id;
+
+	if (!o)
+		o = &defaults;
+	if (!rep)
+		rep = &local_rep;
+	memset(rep, 0, sizeof(*rep));
+	err = shoal_cluster_check(c, NULL, errmsg, len);
+	if (err)
+		return err;
+	err = shoal_lock(s);
+	if (err)
+		return fail(&e, 0, "apply", "cannot lock the data plane state");
+
+	cur_self = conf->self;
+	configured = cur_self != 0;
+	if (c->m != m) {
+		err = fail(&e, 0, "cluster.buckets",
+			   "the running data plane has M=%u; M sizes its tables and cannot change in place (detach, then apply)",
+			   m);
+		goto out;
+	}
+	if (configured && (conf->key[0] != c->seed[0] || conf->key[1] != c->seed[1]) && !o->force) {
+		err = fail(&e, 0, "cluster.seed",
+			   "differs from the running seed; a new seed remaps every flow and breaks connections (force to do it anyway)");
+		goto out;
+	}
+	self = o->self ? o->self : cur_self;
+	if (!self) {
+		err = fail(&e, 0, "node", "cannot tell which node this is; name it");
+		goto out;
+	}
+	if (!shoal_cluster_node_id(c, self) && self != cur_self) {
+		err = fail(&e, 0, "node", "node id %u is not in the config", self);
+		goto out;
+	}
+	now_ns = o->now_ns ? o->now_ns : shoal_now_ns();
+	now = (__u32)(now_ns >> SHOAL_TICK_SHIFT);
+	expire = (__u32)((now_ns + c->drain_ns) >> SHOAL_TICK_SHIFT);
+
+	p = calloc(1, sizeof(*p));
+	mn = calloc(c->nnodes, sizeof(*mn));
+	if (!p || !mn) {
+		err = -ENOMEM;
+		goto out;
+	}
+	p->cur_nodes = calloc(SHOAL_MAX_NODES, sizeof(*p->cur_nodes));
+	p->new_nodes = calloc(SHOAL_MAX_NODES, sizeof(*p->new_nodes));
+	if (!p->cur_nodes || !p->new_nodes) {
+		err = -ENOMEM;
+		goto out;
+	}
+
+	/* Nodes: the config's, as the data plane stores them. */
+	for (id = 1; id < SHOAL_MAX_NODES; id++) {
+		err = shoal_node_get(s, (__u16)id, &p->cur_nodes[id]);
+		if (err)
+			goto out;
+	}
+	for (i = 0; i < c->nnodes; i++) {
+		const struct shoal_node_cfg *n = &c->nodes[i];
+		struct shoal_node *x = &p->new_nodes[n->id];
+
+		memcpy(x->mac, n->mac, 6);
+		x->flags = SHOAL_NODE_F_PEER | (n->drained ? SHOAL_NODE_F_DRAINED : 0);
+		x->weight = (__u16)n->weight;
+		x->family = n->addr.family;
+		memcpy(x->addr, n->addr.a, sizeof(x->addr));
+		memcpy(x->name, n->name, sizeof(x->name));
+	}
+
+	/* Pools: keep each name's id so its table carries over; new ones take free ids. */
+	for (i = 0; i < SHOAL_MAX_POOLS; i++) {
+		err = shoal_pool_get(s, (__u8)i, &p->cur_pools[i]);
+		if (err)
+			goto out;
+	}
+	for (i = 0; i < c->npools; i++) {
+		p->pool_id[i] = -1;
+		for (j = 0; j < SHOAL_MAX_POOLS; j++) {
+			if ((p->cur_pools[j].flags & SHOAL_POOL_F_VALID) &&
+			    !strncmp(p->cur_pools[j].name, c->pools[i].name, SHOAL_NAME_LEN)) {
+				p->pool_id[i] = (int)j;
+				used_id[j] = true;
+				break;
+			}
+		}
+	}
+	for (i = 0; i < c->npools; i++) {
+		if (p->pool_id[i] >= 0)
+			continue;
+		for (j = 0; j < SHOAL_MAX_POOLS; j++) {
+			if (!used_id[j] && !(p->cur_pools[j].flags & SHOAL_POOL_F_VALID))
+				break;
+		}
+		if (j == SHOAL_MAX_POOLS) {
+			err = fail(&e, c->pools[i].line, "pools",
+				   "no free pool slot; apply once without the removed pools first");
+			goto out;
+		}
+		p->pool_id[i] = (int)j;
+		used_id[j] = true;
+	}
+
+	/* Tables: Maglev for the new membership, merged with the running table. */
+	for (i = 0; i < c->npools; i++) {
+		const struct shoal_pool_cfg *pc = &c->pools[i];
+		struct shoal_pool_report *pr = &rep->pools[rep->npools++];
+		__u8 pid = (__u8)p->pool_id[i];
+		struct shoal_pool *np = &p->new_pools[pid];
+		struct shoal_bucket *old;
+		struct table_diff d;
+		__u16 *owners;
+
+		for (j = 0; j < pc->nmembers; j++) {
+			mn[j].id = pc->members[j];
+			mn[j].weight = shoal_node_effective_weight(shoal_cluster_node_id(c, mn[j].id));
+		}
+		owners = malloc(sizeof(*owners) * m);
+		old = malloc(sizeof(*old) * m);
+		p->table[i] = malloc(sizeof(*p->table[i]) * m);
+		if (!owners || !old || !p->table[i]) {
+			free(owners);
+			free(old);
+			err = -ENOMEM;
+			goto out;
+		}
+		err = maglev_build(mn, pc->nmembers, c->seed, m, owners);
+		if (!err) {
+			err = shoal_table_read(s, pid, old);
+			pr->created = err == -ENOENT;
+			if (err == -ENOENT)
+				err = 0;
+		}
+		if (!err)
+			table_merge(pr->created ? NULL : old, owners, m, now, expire, p->table[i], &d);
+		free(owners);
+		free(old);
+		if (err) {
+			err = fail(&e, pc->line, "pools", "building table '%s': %s", pc->name,
+				   strerror(-err));
+			goto out;
+		}
+		p->stage_table[i] = pr->created || d.changed;
+		memcpy(np->name, pc->name, sizeof(np->name));
+		np->flags = SHOAL_POOL_F_VALID;
+		np->gen = p->cur_pools[pid].flags & SHOAL_POOL_F_VALID ? p->cur_pools[pid].gen : 0;
+		if (p->stage_table[i])
+			np->gen++;
+		for (j = 0; j < pc->nmembers; j++)
+			np->members[pc->members[j] / 64] |= 1ULL << (pc->members[j] % 64);
+		memcpy(pr->name, pc->name, sizeof(pr->name));
+		pr->id = pid;
+		pr->gen = np->gen;
+		pr->moved = d.moved;
+		pr->changed = d.changed;
+	}
+
+	err = plan_vips(s, c, p, &e);
+	if (err)
+		goto out;
+	rep->vips = c->nvips;
+	rep->vips_changed = memcmp(p->cur_slots, p->new_slots,
+				   sizeof(*p->new_slots) * SHOAL_VIP_SLOTS) != 0;
+
+	/* Everything is decided; from here on only writes. New nodes first. */
+	for (id = 1; id < SHOAL_MAX_NODES; id++) {
+		struct shoal_node *x = &p->new_nodes[id];
+
+		if (!(x->flags & SHOAL_NODE_F_PEER) || !memcmp(x, &p->cur_nodes[id], sizeof(*x)))
+			continue;
+		if (p->cur_nodes[id].flags & SHOAL_NODE_F_PEER &&
+		    !(p->cur_nodes[id].flags & SHOAL_NODE_F_REMOVED))
+			rep->nodes_updated++;
+		else
+			rep->nodes_added++;
+		err = shoal_node_put(s, (__u16)id, x);
+		if (err) {
+			err = shoal_err(err, "write node %d", id);
+			goto out;
+		}
+	}
+	if (conf->key[0] != c->seed[0] || conf->key[1] != c->seed[1])
+		shoal_set_key(s, c->seed);
+	if (memcmp((const void *)conf->mac_prefix, c->mac_prefix, 3))
+		shoal_set_mac_prefix(s, c->mac_prefix);
+	conf->drain_ns = c->drain_ns;
+	for (i = 0; i < SHOAL_MAX_VIPS; i++) {
+		if (p->new_vip_id[i])
+			shoal_vipstats_clear(s, (__u16)i);
+	}
+	for (i = 0; i < c->npools; i++) {
+		if (!p->stage_table[i])
+			continue;
+		err = shoal_table_stage(s, (__u8)p->pool_id[i], p->table[i]);
+		if (err)
+			goto out;
+	}
+	if (rep->vips_changed) {
+		err = shoal_vips_stage(s, p->new_slots);
+		if (err)
+			goto out;
+	}
+	/* Identity before the flip: tables that name this node must find it. */
+	if (self != cur_self)
+		shoal_set_identity(s, self);
+	err = shoal_commit(s);
+	if (err)
+		goto out;
+	rep->self = self;
+
+	for (i = 0; i < SHOAL_MAX_POOLS; i++) {
+		bool keep = false;
+
+		for (j = 0; j < c->npools; j++)
+			keep |= p->pool_id[j] == (int)i;
+		if (keep) {
+			err = shoal_pool_put(s, (__u8)i, &p->new_pools[i]);
+		} else if (p->cur_pools[i].flags & SHOAL_POOL_F_VALID) {
+			struct shoal_pool z = {};
+
+			err = shoal_table_drop(s, (__u8)i);
+			if (!err)
+				err = shoal_pool_put(s, (__u8)i, &z);
+			rep->pools_dropped++;
+		}
+		if (err)
+			goto out;
+	}
+
+	/* Nodes that left: kept, marked removed, while a table still names them. */
+	for (id = 1; id < SHOAL_MAX_NODES; id++) {
+		struct shoal_node *x = &p->cur_nodes[id];
+		bool ref = false;
+
+		if (!(x->flags & SHOAL_NODE_F_PEER) || (p->new_nodes[id].flags & SHOAL_NODE_F_PEER))
+			continue;
+		for (i = 0; i < c->npools && !ref; i++)
+			ref = table_refers(p->table[i], m, (__u16)id, now);
+		if (ref) {
+			if (!(x->flags & SHOAL_NODE_F_REMOVED)) {
+				x->flags |= SHOAL_NODE_F_REMOVED;
+				err = shoal_node_put(s, (__u16)id, x);
+				rep->nodes_retired++;
+			}
+		} else {
+			err = shoal_node_clear(s, (__u16)id);
+			rep->nodes_freed++;
+		}
+		if (err)
+			goto out;
+	}
+	err = 0;
+out:
+	shoal_unlock(s);
+	free(mn);
+	if (p)
+		plan_free(p);
+	return err;
+}

@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* The cluster model: what a config file says, what the maps hold, and applying one to the other. */
+#ifndef SHOAL_CLUSTER_H
+#define SHOAL_CLUSTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+#include "shoal.h"
+#include "util.h"
+
+#define SHOAL_WEIGHT_DEFAULT	100
+#define SHOAL_WEIGHT_MAX	65535
+#define SHOAL_DRAIN_DEFAULT_NS	(600ULL * 1000000000ULL)
+#define SHOAL_DEFAULT_POOL	"default"
+
+struct shoal_node_cfg {
+	char name[SHOAL_NAME_LEN];
+	__u16 id;
+	__u8 mac[6];
+	struct shoal_addr addr;
+	__u32 weight;
+	bool drained;
+	int line;		/* where the config file defines it; 0 if not from a file */
+};
+
+struct shoal_pool_cfg {
+	char name[SHOAL_NAME_LEN];
+	__u16 *members;		/* node ids */
+	size_t nmembers;
+	int line;
+};
+
+struct shoal_vip_cfg {
+	struct shoal_addr addr;
+	__u16 port;		/* host order; 0 = any port */
+	__u8 proto;
+	char pool[SHOAL_NAME_LEN];
+	int line;
+};
+
+struct shoal_cluster {
+	__u64 seed[2];
+	__u32 m;
+	__u64 drain_ns;
+	__u8 mac_prefix[3];
+	struct shoal_node_cfg *nodes;
+	size_t nnodes;
+	struct shoal_pool_cfg *pools;
+	size_t npools;
+	struct shoal_vip_cfg *vips;
+	size_t nvips;
+};
+
+void shoal_cluster_init(struct shoal_cluster *c);
+void shoal_cluster_free(struct shoal_cluster *c);
+int shoal_cluster_copy(struct shoal_cluster *dst, const struct shoal_cluster *src);
+
+struct shoal_node_cfg *shoal_cluster_node(const struct shoal_cluster *c, const char *name);
+struct shoal_node_cfg *shoal_cluster_node_id(const struct shoal_cluster *c, __u16 id);
+struct shoal_pool_cfg *shoal_cluster_pool(const struct shoal_cluster *c, const char *name);
+/* Weight the table builder uses: 0 when drained. */
+__u32 shoal_node_effective_weight(const struct shoal_node_cfg *n);
+
+/* Mutations for the CLI; each leaves the model to be checked and applied. */
+int shoal_cluster_remove_node(struct shoal_cluster *c, const char *name);
+int shoal_cluster_add_vip(struct shoal_cluster *c, const struct shoal_vip_cfg *v);
+int shoal_cluster_del_vip(struct shoal_cluster *c, const struct shoal_addr *a, __u16 port,
+			  __u8 proto);
+
+/*
+ * Semantic checks: unique names, ids, MACs and VIP keys; references to known
+ * pools and nodes; M prime and large enough. Messages name the file and line
+ * when the model came from one (file may be NULL).
+ */
+int shoal_cluster_check(const struct shoal_cluster *c, const char *file, char *err, size_t len);
+
+/* Parse a YAML cluster config; errors read "FILE:LINE: FIELD: what is wrong". */
+int shoal_config_load(const char *path, struct shoal_cluster *c, char *err, size_t len);
+int shoal_config_parse(const char *text, size_t size, const char *name, struct shoal_cluster *c,
+		       char *err, size_t len);
+
+/* Rebuild the model from the maps of a running data plane. */
+int shoal_cluster_read(struct shoal *s, struct shoal_cluster *c);
+
+struct shoal_apply_opts {
+	__u16 self;		/* this node's id; 0 keeps the current one */
+	bool force;		/* allow a new seed (remaps every flow) */
+	__u64 now_ns;		/* 0 = CLOCK_MONOTONIC now (tests set it) */
+};
+
+struct shoal_pool_report {
+	char name[SHOAL_NAME_LEN];
+	__u8 id;
+	__u64 gen;
+	__u32 moved;
+	__u32 changed;
+	bool created;
+};
+
+struct shoal_apply_report {
+	struct shoal_pool_report pools[SHOAL_MAX_POOLS];
+	size_t npools;
+	size_t pools_dropped;
+	size_t nodes_added;
+	size_t nodes_updated;
+	size_t nodes_retired;	/* left the config, kept while previous owners */
+	size_t nodes_freed;
+	size_t vips;
+	bool vips_changed;
+	__u16 self;
+};
+
+/*
+ * Make the data plane serve `c`. Everything is computed and checked before the
+ * first write, so a rejected config changes nothing; tables and VIPs then flip
+ * atomically (shoal_commit). Nodes that leave stay forwardable while they are
+ * previous owners of some bucket.
+ */
+int shoal_cluster_apply(struct shoal *s, const struct shoal_cluster *c,
+			const struct shoal_apply_opts *o, struct shoal_apply_report *rep,
+			char *err, size_t len);
+
+#endif /* SHOAL_CLUSTER_H */
