@@ -39,6 +39,10 @@ unit | all)
 	for t in "$@"; do
 		run_tap "unit/$(basename "$t")" "$t"
 	done
+	for t in "$root"/tests/cli/test_*.sh; do
+		[ -e "$t" ] || continue
+		run_tap "cli/$(basename "$t")" "$t"
+	done
 	;;
 esac
 case "$layer" in

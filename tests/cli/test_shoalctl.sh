@@ -1,0 +1,105 @@
+#!/bin/sh
+# shoalctl as an operator uses it, in private network and mount namespaces:
+# exit codes, messages, JSON, apply/attach/detach, and `flow` answering for a
+# local and a remote flow the same way the bucket table does. Prints TAP.
+set -u
+if [ "${SHOAL_CLI_INNER:-}" != 1 ]; then
+	# Re-run inside fresh namespaces; they vanish with the process, whatever happens.
+	exec env SHOAL_CLI_INNER=1 unshare --net --mount --propagation private "$0" "$@"
+fi
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+S="$root/build/shoalctl"
+cfg="$root/docs/examples/cluster.yaml"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+n=0 failed=0
+
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; [ $# -gt 1 ] && echo "# $2"; }
+check() { # name, then a command that must succeed
+	name=$1
+	shift
+	if "$@" >"$tmp/out" 2>"$tmp/err"; then ok "$name"; else not_ok "$name" "$(head -c 400 "$tmp/err" "$tmp/out" | tr '\n' ' ')"; fi
+}
+rc_is() { # expected rc, command...
+	want=$1
+	shift
+	"$@" >"$tmp/out" 2>"$tmp/err"
+	[ $? -eq "$want" ]
+}
+
+mount -t bpf bpf /sys/fs/bpf || { echo "1..0 # SKIP cannot mount bpffs"; exit 0; }
+ip link set lo up
+ip link add v0 address 02:00:00:00:00:01 type veth peer name v1 address 02:00:00:00:00:99
+ip link set v0 up && ip link set v1 up
+
+check "help exits 0 and explains" sh -c "$S --help | grep -q 'Usage: shoalctl'"
+check "no arguments is a usage error (2)" rc_is 2 "$S"
+check "unknown object is a usage error (2)" rc_is 2 "$S" frobnicate
+check "every object has help" sh -c "for o in apply detach status node vip table stats flow; do $S \$o help | grep -q Usage || exit 1; done"
+check "status before apply fails (1) and says why" sh -c "! $S status 2>&1 && $S status 2>&1 | grep -q 'no shoal data plane'"
+
+sed 's/mac: "02:00:00:00:00:02"/mac: "02:00:00:00:00:0z"/' "$cfg" >"$tmp/bad.yaml"
+check "bad config is refused naming file, line and field" sh -c \
+	"! $S apply $tmp/bad.yaml 2>$tmp/e; grep -q 'bad.yaml:10: nodes\[1\].mac' $tmp/e"
+check "bad config leaves nothing behind" sh -c "! ls /sys/fs/bpf/shoal >/dev/null 2>&1"
+check "apply check validates without touching anything" sh -c \
+	"$S apply $cfg check | grep -q valid && ! ls /sys/fs/bpf/shoal >/dev/null 2>&1"
+check "apply finds node-a by MAC and attaches natively to v0" sh -c \
+	"$S apply $cfg | grep -q 'node-a (id 1), attached to v0' && ip link show v0 | grep -q 'xdp'"
+check "status -j reports the identity" sh -c "$S -j status | jq -e '.self == 1 and .attached and .dev == \"v0\"'"
+check "prefix matching: 'n l' lists nodes" sh -c "$S n l | grep -q 'node-c'"
+check "table shares follow weights (node-c has 200 of 400)" sh -c \
+	"$S -j table show | jq -e '.[0].nodes[] | select(.node == \"node-c\") | .share > 0.49 and .share < 0.51'"
+
+# flow: find a flow this node owns and one it does not; the answers must match the table.
+local_port="" remote_port=""
+for p in $(seq 40000 40200); do
+	$S -j flow tcp 198.18.0.5:$p 198.51.100.10:80 >"$tmp/f" || break
+	owner=$(jq -r .owner "$tmp/f")
+	if [ "$owner" = node-a ] && [ -z "$local_port" ]; then local_port=$p; cp "$tmp/f" "$tmp/local"; fi
+	if [ "$owner" != node-a ] && [ -z "$remote_port" ]; then remote_port=$p; cp "$tmp/f" "$tmp/remote"; fi
+	[ -n "$local_port" ] && [ -n "$remote_port" ] && break
+done
+check "flow: a local flow's SYN is passed here" jq -e \
+	'.packets[0].action == "PASS" and .packets[0].reason == "pass_syn"' "$tmp/local"
+check "flow: a local flow's ACK is passed without a lookup" jq -e \
+	'.packets[1].action == "PASS" and .packets[1].socket_lookup == false' "$tmp/local"
+check "flow: a remote flow is forwarded to its owner" jq -e \
+	'.packets[0].action == "TX" and .packets[0].reason == "tx_owner" and .packets[0].to == .owner' "$tmp/remote"
+bucket=$(jq -r .bucket "$tmp/remote" 2>/dev/null)
+owner=$(jq -r .owner "$tmp/remote" 2>/dev/null)
+check "flow: the owner is the bucket table's owner" sh -c \
+	"$S table show buckets $bucket | grep -Eq '^$bucket +$owner'"
+check "flow: a non-VIP destination passes untouched" sh -c \
+	"$S flow tcp 198.18.0.5:1 198.51.100.99:80 | grep -q 'not a VIP flow'"
+check "flow: bad endpoint is a usage error" rc_is 2 "$S" flow tcp 1.2.3.4 198.51.100.10:80
+check "flow from a peer on hop 2 is always passed" sh -c \
+	"$S -j flow tcp 198.18.0.5:$remote_port 198.51.100.10:80 from node-b hop 2 | jq -e '.packets[0].reason == \"pass_hop_limit\"'"
+check "flow does not move counters" sh -c \
+	"a=\$($S -j stats | jq '[.[].packets] | add'); $S flow tcp 198.18.0.5:1 198.51.100.10:80 >/dev/null; b=\$($S -j stats | jq '[.[].packets] | add'); [ \"\$a\" = \"\$b\" ]"
+
+check "drain moves node-b's buckets away and keeps it as previous owner" sh -c \
+	"$S node drain node-b >/dev/null && $S -j table show | jq -e '.[0].nodes[] | select(.node == \"node-b\") | .buckets == 0 and .previous_owner_of > 0'"
+check "undrain gives node-b buckets back" sh -c \
+	"$S node undrain node-b >/dev/null && $S -j table show | jq -e '.[0].nodes[] | select(.node == \"node-b\") | .buckets > 0'"
+check "weight out of range is a usage error" rc_is 2 "$S" node set node-c weight 70000
+check "unknown node is an error (1)" rc_is 1 "$S" node drain node-zz
+check "vip add and list" sh -c \
+	"$S vip add 198.51.100.20:8080/tcp >/dev/null && $S -j vip list | jq -e 'map(.vip) | index(\"198.51.100.20:8080/tcp\") != null'"
+check "vip add twice is refused" rc_is 1 "$S" vip add 198.51.100.20:8080/tcp
+check "vip del" sh -c \
+	"$S vip del 198.51.100.20:8080/tcp >/dev/null && ! $S vip list | grep -q 8080"
+check "malformed vip is a usage error" rc_is 2 "$S" vip add 198.51.100.20/tcp
+check "JSON errors go to stderr as {\"error\": ...}" sh -c \
+	"$S -j vip del 203.0.113.1:1/udp 2>&1 >/dev/null | jq -e '.error | test(\"not a VIP\")'"
+check "stats names every reason" sh -c "$S -j stats | jq -e 'has(\"tx_owner\") and has(\"drop_peer\") and has(\"pass_not_vip\")'"
+check "remove keeps the node while it drains" sh -c \
+	"$S node remove node-d >/dev/null; $S node list | grep -q node-c"
+check "non-root is refused" sh -c "! setpriv --reuid=65534 --regid=65534 --clear-groups $S status 2>&1 | grep -q 'needs root' && exit 1 || exit 0"
+check "detach removes the program and the state" sh -c \
+	"$S detach >/dev/null && ! ip link show v0 | grep -q xdp && ! ls /sys/fs/bpf/shoal >/dev/null 2>&1"
+
+echo "1..$n"
+[ "$failed" -eq 0 ]
