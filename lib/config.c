@@ -151,7 +151,9 @@ static int parse_cluster(struct pctx *p, const yaml_node_t *m, struct shoal_clus
 	if ((x = get(p, m, "buckets"))) {
 		if ((err = get_uint(p, x, "cluster.buckets", SHOAL_M_MAX, &v)))
 			return err;
-		if (v < 3 || !shoal_is_prime((__u32)v))
+		if (v < 3)
+			return perr(p, x, "cluster.buckets", "%llu is below the minimum of 3", v);
+		if (!shoal_is_prime((__u32)v))
 			return perr(p, x, "cluster.buckets",
 				    "%llu is not prime (Maglev needs a prime M, e.g. 65537)", v);
 		c->m = (__u32)v;
@@ -354,6 +356,8 @@ static int parse_vip(struct pctx *p, const yaml_node_t *m, size_t idx, struct sh
 			return perr(p, x, f, "unknown pool '%s'", v->pool);
 	} else if (c->npools == 1) {
 		strcpy(v->pool, c->pools[0].name);
+	} else if (c->npools == 0) {
+		return perr(p, m, f, "the cluster has no pools to serve this VIP");
 	} else {
 		return perr(p, m, f, "required when the cluster has more than one pool");
 	}
@@ -489,6 +493,8 @@ int shoal_config_load(const char *path, struct shoal_cluster *c, char *err, size
 	size_t cap = 0, n = 0;
 	int ret;
 
+	/* Every failure leaves an empty model, as shoal_config_parse() does. */
+	shoal_cluster_init(c);
 	if (!f) {
 		snprintf(err, len, "%s: %s", path, strerror(errno));
 		return -errno;

@@ -6,13 +6,13 @@
 
 #include "maglev.h"
 #include "shoal/hash.h"
+#include "util.h"
 
 struct mnode {
 	__u16 id;
 	__u32 weight;
 	__u32 quota;	/* buckets this node ends up with */
 	__u32 claimed;
-	__u64 credit;
 	__u32 pos;	/* current position in its permutation */
 	__u32 skip;
 	__u64 rem;	/* apportionment remainder */
@@ -34,16 +34,56 @@ static int by_remainder(const void *a, const void *b)
 	return (int)x->id - (int)y->id;
 }
 
+/* Does a claim before b? Earlier virtual time (claimed + 1) / weight, then lower id. */
+static int claims_first(const struct mnode *a, const struct mnode *b)
+{
+	__u64 x = (__u64)(a->claimed + 1) * b->weight;
+	__u64 y = (__u64)(b->claimed + 1) * a->weight;
+
+	return x != y ? x < y : a->id < b->id;
+}
+
+static void heap_up(struct mnode **h, size_t i)
+{
+	while (i && claims_first(h[i], h[(i - 1) / 2])) {
+		struct mnode *t = h[i];
+
+		h[i] = h[(i - 1) / 2];
+		h[(i - 1) / 2] = t;
+		i = (i - 1) / 2;
+	}
+}
+
+static void heap_down(struct mnode **h, size_t n, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, best = i;
+		struct mnode *t;
+
+		if (l < n && claims_first(h[l], h[best]))
+			best = l;
+		if (r < n && claims_first(h[r], h[best]))
+			best = r;
+		if (best == i)
+			return;
+		t = h[i];
+		h[i] = h[best];
+		h[best] = t;
+		i = best;
+	}
+}
+
 int maglev_build(const struct maglev_node *nodes, size_t n, const __u64 seed[2], __u32 m,
 		 __u16 *owners)
 {
 	struct mnode *mn = NULL, **order = NULL;
 	size_t k = 0, i, active;
 	__u64 total = 0, given = 0;
-	__u32 wmax = 0, filled = 0;
+	__u32 filled = 0;
 	int err = 0;
 
-	if (m < 2)
+	/* A prime m makes every skip coprime with it, so every permutation is complete. */
+	if (m < 3 || !shoal_is_prime(m))
 		return -EINVAL;
 	memset(owners, 0, sizeof(*owners) * m);
 	mn = calloc(n ? n : 1, sizeof(*mn));
@@ -58,8 +98,6 @@ int maglev_build(const struct maglev_node *nodes, size_t n, const __u64 seed[2],
 		mn[k].id = nodes[i].id;
 		mn[k].weight = nodes[i].weight;
 		total += nodes[i].weight;
-		if (nodes[i].weight > wmax)
-			wmax = nodes[i].weight;
 		k++;
 	}
 	if (!k)
@@ -96,40 +134,36 @@ int maglev_build(const struct maglev_node *nodes, size_t n, const __u64 seed[2],
 
 	/*
 	 * Maglev population: nodes take turns claiming the next free bucket of
-	 * their own permutation. A node earns a turn per wmax of credit and
-	 * gains its weight in credit per round, and stops at its quota.
+	 * their own permutation, in weighted fair order - the node whose next
+	 * claim falls earliest in "virtual time" (claims + 1) / weight goes next,
+	 * ties to the lower id - until each has its quota. A heap keeps this
+	 * O(m log n) however skewed the weights (equal weights give plain
+	 * round robin by id).
 	 */
-	for (i = 0; i < k; i++)
+	for (i = 0; i < k; i++) {
 		order[i] = &mn[i];
+		heap_up(order, i);
+	}
 	active = k;
 	while (filled < m && active) {
-		size_t w = 0;
+		struct mnode *x = order[0];
+		__u32 c = x->pos;
 
-		for (i = 0; i < active; i++) {
-			struct mnode *x = order[i];
-
-			x->credit += x->weight;
-			while (x->credit >= wmax && x->claimed < x->quota) {
-				__u32 c = x->pos;
-
-				while (owners[c]) {
-					c += x->skip;
-					if (c >= m)
-						c -= m;
-				}
-				owners[c] = x->id;
-				c += x->skip;
-				if (c >= m)
-					c -= m;
-				x->pos = c;
-				x->claimed++;
-				x->credit -= wmax;
-				filled++;
-			}
-			if (x->claimed < x->quota)
-				order[w++] = x;
+		while (owners[c]) {
+			c += x->skip;
+			if (c >= m)
+				c -= m;
 		}
-		active = w;
+		owners[c] = x->id;
+		c += x->skip;
+		if (c >= m)
+			c -= m;
+		x->pos = c;
+		x->claimed++;
+		filled++;
+		if (x->claimed == x->quota)
+			order[0] = order[--active];
+		heap_down(order, active, 0);
 	}
 out:
 	free(mn);

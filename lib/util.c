@@ -82,7 +82,9 @@ int shoal_parse_uint(const char *s, unsigned long long max, unsigned long long *
 		return -EINVAL;
 	errno = 0;
 	v = strtoull(s, &end, 10);
-	if (errno || *end || v > max)
+	if (*end)
+		return -EINVAL;
+	if (errno || v > max)
 		return -ERANGE;
 	*out = v;
 	return 0;
@@ -93,9 +95,10 @@ int shoal_parse_endpoint(const char *s, struct shoal_addr *a, __u16 *port)
 	char host[64];
 	const char *colon, *p;
 	unsigned long long v;
+	bool bracketed = s[0] == '[';
 	size_t n;
 
-	if (s[0] == '[') {
+	if (bracketed) {
 		colon = strchr(s, ']');
 		if (!colon || colon[1] != ':')
 			return -EINVAL;
@@ -110,6 +113,9 @@ int shoal_parse_endpoint(const char *s, struct shoal_addr *a, __u16 *port)
 		p = colon + 1;
 	}
 	if (n == 0 || n >= sizeof(host))
+		return -EINVAL;
+	/* An IPv6 address needs brackets: "2001:db8::1:443" is ambiguous. */
+	if (!bracketed && memchr(s, ':', n))
 		return -EINVAL;
 	memcpy(host, s, n);
 	host[n] = '\0';
