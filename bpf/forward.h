@@ -23,10 +23,10 @@ static __always_inline void ip4_dec_ttl(struct iphdr *ip)
 static __always_inline int forward_l2(struct pkt *p, const struct shoal_conf *c,
 				      __u32 target, __u32 hop, int reason)
 {
-	struct shoal_node *n = bpf_map_lookup_elem(&nodes, &target);
+	struct shoal_node *n = node_at(target);
 	struct ethhdr *eth = p->eth;
 
-	if (!n || !(n->flags & SHOAL_NODE_F_PEER))
+	if (target >= SHOAL_MAX_NODES || !(n->flags & SHOAL_NODE_F_PEER))
 		return SHOAL_R_DROP_NODE;
 
 	if (p->family == 4) {
@@ -43,9 +43,11 @@ static __always_inline int forward_l2(struct pkt *p, const struct shoal_conf *c,
 		ip6->hop_limit--;
 	}
 
-	__builtin_memcpy(eth->h_dest, n->mac, ETH_ALEN);
-	*(__u32 *)&eth->h_source[0] = c->fwd_tag[(hop - 1) & 1];
-	*(__u16 *)&eth->h_source[4] = c->self_be;
+	/* Word stores: struct ethhdr is packed, and byte stores cost. */
+	*(__u32 *)((void *)eth) = *(__u32 *)n->mac;
+	*(__u16 *)((void *)eth + 4) = *(__u16 *)(n->mac + 4);
+	*(__u32 *)((void *)eth + 6) = c->fwd_tag[(hop - 1) & 1];
+	*(__u16 *)((void *)eth + 10) = c->self_be;
 	return reason;
 }
 

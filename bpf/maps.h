@@ -7,31 +7,30 @@
 #include <bpf/bpf_helpers.h>
 #include "shoal/abi.h"
 
-/* Cluster-wide knobs and the active-copy indices. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__type(key, __u32);
-	__type(value, struct shoal_conf);
-} conf SEC(".maps");
+/*
+ * Cluster-wide knobs and the active-copy indices: a global variable, so
+ * reading it costs a load, not a lookup. Writable, so the verifier does not
+ * treat its contents as constants (opaque() relies on that).
+ */
+struct shoal_conf conf SEC(".data.conf") = {};
 
-/* Node id -> MAC and flags. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, SHOAL_MAX_NODES);
-	__type(key, __u32);
-	__type(value, struct shoal_node);
-} nodes SEC(".maps");
+/*
+ * Node id -> MAC and flags, and the two copies of the open-addressed VIP
+ * table (conf.vip_copy selects one). Global arrays rather than maps: indexing
+ * them is a load, not a lookup, so values live in registers across them.
+ */
+struct shoal_node nodes[SHOAL_MAX_NODES] SEC(".data.nodes") = {};
+struct shoal_vip vips[2 * SHOAL_VIP_SLOTS] SEC(".data.vips") = {};
 
-/* Two copies of the open-addressed VIP table; conf.vip_copy selects one. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 2 * SHOAL_VIP_SLOTS);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__type(key, __u32);
-	__type(value, struct shoal_vip);
-} vips SEC(".maps");
+static __always_inline struct shoal_node *node_at(__u32 id)
+{
+	return &nodes[id & (SHOAL_MAX_NODES - 1)];
+}
+
+static __always_inline struct shoal_vip *vip_at(__u32 idx)
+{
+	return &vips[idx & (2 * SHOAL_VIP_SLOTS - 1)];
+}
 
 /*
  * Per pool, an inner array of 2 * M buckets (two copies; conf.pool_copy[]

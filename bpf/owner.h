@@ -153,6 +153,26 @@ static __always_inline __u64 flow_hash(const struct pkt *p, const struct shoal_c
 }
 
 /*
+ * The decision for a bucket with no previous owner, shared by the fast path
+ * and the general path so they cannot disagree. With no chain to walk, the
+ * owner passes, and everybody else forwards to the owner - unless the owner
+ * sent the frame, which then stays (tables disagree; never bounce back).
+ * SHOAL_R_TX_OWNER means "forward to owner"; the caller rewrites the frame.
+ */
+static __always_inline int stable_reason(__u16 owner, __u16 self, __u16 sender, __u8 proto,
+					 __u8 syn)
+{
+	if (owner == self) {
+		if (proto != IPPROTO_TCP)
+			return SHOAL_R_PASS_UDP;
+		return syn ? SHOAL_R_PASS_SYN : SHOAL_R_PASS_OWNER;
+	}
+	if (owner == sender)
+		return SHOAL_R_PASS_NO_RETURN;
+	return SHOAL_R_TX_OWNER;
+}
+
+/*
  * Which cluster hop is this frame on? Peers mark forwarded frames with a
  * source MAC of prefix | hop | sender id (see forward_l2()), so one compare
  * tells, with no lookup; the sender must still be a configured peer.
@@ -161,17 +181,17 @@ static __always_inline __u64 flow_hash(const struct pkt *p, const struct shoal_c
 static __always_inline int classify_hop(const struct pkt *p, const struct shoal_conf *c,
 					struct verdict *v)
 {
-	__u32 tag = *(__u32 *)&p->eth->h_source[0];
+	__u32 tag = *(__u32 *)((void *)p->eth + 6);
 	struct shoal_node *n;
 	__u32 sender;
 
 	if (tag != c->fwd_tag[0] && tag != c->fwd_tag[1])
 		return -1;
 	v->hop_in = tag == c->fwd_tag[0] ? 1 : 2;
-	sender = bpf_ntohs(*(__u16 *)&p->eth->h_source[4]);
+	sender = bpf_ntohs(*(__u16 *)((void *)p->eth + 10));
 	v->sender = sender;
-	n = bpf_map_lookup_elem(&nodes, &sender);
-	if (!n || !(n->flags & SHOAL_NODE_F_PEER) || sender == c->self)
+	n = node_at(sender);
+	if (sender >= SHOAL_MAX_NODES || !(n->flags & SHOAL_NODE_F_PEER) || sender == c->self)
 		return SHOAL_R_DROP_PEER;
 	if (v->hop_in >= SHOAL_MAX_HOPS)
 		return SHOAL_R_PASS_HOP_LIMIT;
@@ -235,15 +255,19 @@ __noinline int decide_owner(struct xdp_md *ctx, const struct shoal_conf *c, stru
 		return SHOAL_R_PASS_NO_TABLE;
 	owner = b->owner;
 	v->owner = owner;
+	if (!b->prev[0]) {
+		r = stable_reason(owner, c->self, sender, p.proto, p.syn);
+		if (r != SHOAL_R_TX_OWNER)
+			return r;
+		v->target = owner;
+		return forward_l2(&p, c, owner, v->hop_in + 1, SHOAL_R_TX_OWNER);
+	}
 
 	if (owner == self) {
 		if (p.proto != IPPROTO_TCP)
 			return SHOAL_R_PASS_UDP;
 		if (p.syn)
 			return SHOAL_R_PASS_SYN;
-		/* A stable bucket needs no lookup: PASS is the answer either way. */
-		if (!b->prev[0])
-			return SHOAL_R_PASS_OWNER;
 		now = now_ticks();
 		next = prev_next(b, -1, self, sender, now);
 		if (!next)
@@ -256,7 +280,7 @@ __noinline int decide_owner(struct xdp_md *ctx, const struct shoal_conf *c, stru
 	}
 
 	/* Not the owner: a previous owner still holding the flow keeps it. */
-	if (tcp_mid && b->prev[0]) {
+	if (tcp_mid) {
 		now = now_ticks();
 		pos = prev_position(b, self, now);
 		if (pos >= 0 && local_flow(ctx, &p, v))
@@ -269,7 +293,7 @@ __noinline int decide_owner(struct xdp_md *ctx, const struct shoal_conf *c, stru
 	}
 
 	/* The owner itself sent it here: walk on down the previous-owner chain. */
-	if (tcp_mid && b->prev[0]) {
+	if (tcp_mid) {
 		next = prev_next(b, pos, self, sender, now);
 		if (next) {
 			v->target = next;

@@ -50,7 +50,7 @@ static __always_inline int decide(struct xdp_md *ctx, struct pkt *p, const struc
 		return SHOAL_R_PASS_NOT_IP;
 	}
 	vip = vip_at(first + q.start);
-	if (!vip || !vip->family)
+	if (!vip->family)
 		return SHOAL_R_PASS_NOT_VIP;
 	vip_query_init(&q, p, first, q.start);
 	if (!vip_addr_eq(vip, p)) {
@@ -84,8 +84,6 @@ static __always_inline int decide(struct xdp_md *ctx, struct pkt *p, const struc
 		if (idx < 0)
 			return SHOAL_R_PASS_NOT_VIP;
 		vip = vip_at(idx);
-		if (!vip)
-			return SHOAL_R_PASS_NOT_VIP;
 	}
 	v->is_vip = 1;
 	v->vip = vip->id;
@@ -103,22 +101,162 @@ static __always_inline int decide(struct xdp_md *ctx, struct pkt *p, const struc
 	return decide_owner(ctx, c, v);
 }
 
+/*
+ * The general path: every frame the fast path does not take - VLAN tags,
+ * IPv6, IPv4 options, fragments, malformed headers, VIP probing past the
+ * first slot, buckets in transition, trace requests - gets the complete
+ * decision here. A global function: the verifier checks it once.
+ */
+__noinline int shoal_slow(struct xdp_md *ctx)
+{
+	struct pkt p = {};
+	struct verdict v = {};
+	int reason;
+
+	if (!ctx)
+		return XDP_PASS;
+	p.eth = (void *)(long)ctx->data;
+	p.end = (void *)(long)ctx->data_end;
+	reason = conf.self ? decide(ctx, &p, &conf, &v) : SHOAL_R_PASS_UNCONFIGURED;
+	return finish(ctx, &p, &v, reason);
+}
+
+/*
+ * The fast path: an untagged IPv4 frame with a 20-byte header, not a
+ * fragment, TCP or UDP, for the VIP in its address's first slot, whose bucket
+ * has no previous owner. That is nearly every frame a balancer sees, and for
+ * it this function is the whole decision. All else goes to shoal_slow(),
+ * which reaches the same verdicts the long way (the fixture suite runs every
+ * case both ways and compares).
+ *
+ * Written for registers: BPF keeps four across a map lookup, so what the
+ * decision needs after the bucket lookups is packed into one word.
+ */
 SEC("xdp")
 int shoal_xdp(struct xdp_md *ctx)
 {
-	struct pkt p = {
-		.eth = (void *)(long)ctx->data,
-		.end = (void *)(long)ctx->data_end,
-	};
-	struct verdict v = {};
-	struct shoal_conf *c;
-	__u32 zero = 0;
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct iphdr *ip = data + ETH_HLEN;
+	struct shoal_vip *vip;
+	struct shoal_bucket *b;
+	__u32 idx, ports, tag, pool, len = end - data;
+	__u64 st;		/* proto | syn << 8 | hop_in << 9 | sender << 16 | vip << 32 | len << 48 */
+	__u16 owner, sender;
+	__u8 proto;
+	void *tbl;
 	int reason;
 
-	c = bpf_map_lookup_elem(&conf, &zero);
-	if (!c || !c->self)
-		reason = SHOAL_R_PASS_UNCONFIGURED;
-	else
-		reason = decide(ctx, &p, c, &v);
-	return finish(ctx, &p, &v, reason);
+	/* Metadata in front of the frame: a trace request (shoalctl flow). */
+	if ((void *)(long)ctx->data_meta < data)
+		return shoal_slow(ctx);
+	if (!conf.self)
+		return done(SHOAL_R_PASS_UNCONFIGURED, len);
+	if ((void *)(ip + 1) > end || *(__u16 *)(data + 12) != bpf_htons(ETH_P_IP))
+		return shoal_slow(ctx);
+
+	/* 1. Not a VIP: pass, having read the destination and one VIP slot. */
+	idx = ((conf.vip_copy & 1) << SHOAL_VIP_SLOT_BITS) | shoal_vip_slot4(ip->daddr);
+	vip = vip_at(idx);
+	if (!vip->family)
+		return done(SHOAL_R_PASS_NOT_VIP, len);
+
+	/* 2. For a VIP address: a plain, whole TCP or UDP header, or the long way. */
+	if (*(__u8 *)ip != 0x45 || (ip->frag_off & bpf_htons(SHOAL_IP_MF | SHOAL_IP_OFFSET)) ||
+	    (void *)ip + bpf_ntohs(ip->tot_len) > end)
+		return shoal_slow(ctx);
+	proto = ip->protocol;
+	st = proto | ((__u64)(len & 0xffff) << 48);
+	if (proto == IPPROTO_TCP) {
+		struct tcphdr *th = (void *)(ip + 1);
+
+		if ((void *)(th + 1) > end || th->doff < 5 ||
+		    bpf_ntohs(ip->tot_len) < sizeof(*ip) + sizeof(*th))
+			return shoal_slow(ctx);
+		if ((((__u8 *)th)[13] & (0x02 | 0x04 | 0x10)) == 0x02)
+			st |= 1 << 8;
+	} else if (proto == IPPROTO_UDP) {
+		struct udphdr *uh = (void *)(ip + 1);
+
+		if ((void *)(uh + 1) > end || bpf_ntohs(uh->len) < sizeof(*uh) ||
+		    bpf_ntohs(ip->tot_len) < sizeof(*ip) + sizeof(*uh))
+			return shoal_slow(ctx);
+	} else {
+		return shoal_slow(ctx);
+	}
+	ports = *(__u32 *)(ip + 1);
+	if (vip->addr[0] != ip->daddr ||
+	    vip_slot_key(vip) != ((ports >> 16) | ((__u32)proto << 16) | (4U << 24)))
+		return shoal_slow(ctx);
+	st |= (__u64)vip->id << 32;
+
+	/* 3. Which cluster hop is the frame on? */
+	tag = *(__u32 *)(data + 6);
+	if (tag == conf.fwd_tag[0] || tag == conf.fwd_tag[1]) {
+		__u32 id = bpf_ntohs(*(__u16 *)(data + 10));
+
+		if (id >= SHOAL_MAX_NODES || !(node_at(id)->flags & SHOAL_NODE_F_PEER) ||
+		    id == conf.self) {
+			reason = SHOAL_R_DROP_PEER;
+			goto out;
+		}
+		if (tag == conf.fwd_tag[1]) {
+			reason = SHOAL_R_PASS_HOP_LIMIT;
+			goto out;
+		}
+		st |= (1 << 9) | (id << 16);
+	}
+
+	/* 4. The bucket. */
+	idx = shoal_bucket_of(shoal_flow_hash4p(conf.key, ip->saddr, ip->daddr, ports, proto),
+			      conf.m);
+	pool = vip->pool & (SHOAL_MAX_POOLS - 1);
+	if (conf.pool_copy[pool] & 1)
+		idx += conf.m;
+	tbl = bpf_map_lookup_elem(&tables, &pool);
+	if (!tbl) {
+		reason = SHOAL_R_PASS_NO_TABLE;
+		goto out;
+	}
+	b = bpf_map_lookup_elem(tbl, &idx);
+	if (!b || !b->owner) {
+		reason = SHOAL_R_PASS_NO_TABLE;
+		goto out;
+	}
+	/*
+	 * A bucket in transition needs sockets and the clock: decide_owner(),
+	 * handed what was parsed here.
+	 */
+	if (b->prev[0]) {
+		struct verdict v = {
+			.l3off = ETH_HLEN,
+			.l4off = ETH_HLEN + sizeof(struct iphdr),
+			.family = 4,
+			.proto = (__u8)st,
+			.syn = (st >> 8) & 1,
+			.pool = pool,
+			.sport = (__u16)ports,
+			.dport = (__u16)(ports >> 16),
+		};
+		struct tcphdr *th = (void *)(ip + 1);
+
+		if ((void *)(th + 1) <= end && (__u8)st == IPPROTO_TCP)
+			v.ack_only = (((__u8 *)th)[13] & (0x02 | 0x04 | 0x10)) == 0x10;
+		reason = decide_owner(ctx, &conf, &v);
+		goto out;
+	}
+
+	/* 5. Nobody but the owner can hold the flow. */
+	owner = b->owner;
+	sender = (__u16)(st >> 16);
+	reason = stable_reason(owner, conf.self, sender, (__u8)st, (st >> 8) & 1);
+	if (reason == SHOAL_R_TX_OWNER) {
+		struct pkt p = { .eth = data, .l3 = data + ETH_HLEN, .family = 4 };
+
+		if ((void *)(p.l3 + sizeof(struct iphdr)) > end)
+			return XDP_ABORTED;
+		reason = forward_l2(&p, &conf, owner, ((st >> 9) & 1) + 1, SHOAL_R_TX_OWNER);
+	}
+out:
+	return done_vip(reason, st >> 48, (__u32)(st >> 32) & 0xffff);
 }

@@ -17,17 +17,36 @@ static __always_inline void count(void *map, __u32 key, __u64 bytes)
 	}
 }
 
+/* Reasons are grouped by action (see enum shoal_reason): two compares. */
+static __always_inline int action_of(int reason)
+{
+	return reason < SHOAL_R_FIRST_TX ? XDP_PASS :
+	       reason < SHOAL_R_FIRST_DROP ? XDP_TX : XDP_DROP;
+}
+
+/* Exits of the fast path, which never sees a trace request. */
+static __always_inline int done(int reason, __u64 len)
+{
+	count(&stats, reason, len);
+	return action_of(reason);
+}
+
+static __always_inline int done_vip(int reason, __u64 len, __u32 vip)
+{
+	count(&stats, reason, len);
+	count(&vipstats, vip, len);
+	return action_of(reason);
+}
+
 /*
- * Reasons are grouped by action (see enum shoal_reason), so the action is two
- * compares. A trace request in the metadata area gets the details instead of
- * the counters: real frames carry no metadata, so they pay one compare.
+ * The general path's exit. A trace request in the metadata area gets the
+ * details instead of the counters.
  */
 static __always_inline int finish(struct xdp_md *ctx, struct pkt *p, struct verdict *v,
 				  int reason)
 {
 	struct shoal_trace *t = (void *)(long)ctx->data_meta;
-	int action = reason < SHOAL_R_FIRST_TX ? XDP_PASS :
-		     reason < SHOAL_R_FIRST_DROP ? XDP_TX : XDP_DROP;
+	int action = action_of(reason);
 	__u64 len = (long)p->end - (long)p->eth;
 
 	if ((void *)(t + 1) <= (void *)(long)ctx->data && t->magic == SHOAL_TRACE_MAGIC) {

@@ -66,10 +66,10 @@ __noinline int vip_probe(struct vip_query *q)
 		return -1;
 	for (i = 0; i < SHOAL_VIP_PROBES; i++) {
 		__u32 idx = q->base + ((q->start + i) & (SHOAL_VIP_SLOTS - 1));
-		struct shoal_vip *v = bpf_map_lookup_elem(&vips, &idx);
+		struct shoal_vip *v = vip_at(idx);
 		__u32 k;
 
-		if (!v || !v->family)
+		if (!v->family)
 			break;
 		if (v->addr[0] != q->addr[0] || v->addr[1] != q->addr[1] ||
 		    v->addr[2] != q->addr[2] || v->addr[3] != q->addr[3])
@@ -108,11 +108,6 @@ static __always_inline void vip_query_init(struct vip_query *q, const struct pkt
 	}
 	q->base = base;
 	q->start = start;
-}
-
-static __always_inline struct shoal_vip *vip_at(__u32 idx)
-{
-	return bpf_map_lookup_elem(&vips, &idx);
 }
 
 #endif /* SHOAL_BPF_VIP_H */

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <net/if.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,7 @@ struct shoal {
 	int lock_fd;
 	int lock_depth;
 	volatile struct shoal_conf *conf;
+	struct shoal_node *nodes;
 	struct shoal_vip *vips;
 	struct inner inner[SHOAL_MAX_POOLS];
 	__u32 m;
@@ -70,6 +72,17 @@ static size_t page_round(size_t n)
 static size_t array_mmap_len(__u32 value_size, __u32 entries)
 {
 	return page_round((size_t)((value_size + 7) & ~7U) * entries);
+}
+
+/* nodes and vips are global arrays: one map element holding the whole array. */
+static size_t nodes_len(void)
+{
+	return page_round(sizeof(struct shoal_node) * SHOAL_MAX_NODES);
+}
+
+static size_t vips_len(void)
+{
+	return page_round(sizeof(struct shoal_vip) * 2 * SHOAL_VIP_SLOTS);
 }
 
 static int pin_path(const struct shoal *s, const char *name, char *buf, size_t len)
@@ -139,8 +152,11 @@ static int map_mmaps(struct shoal *s)
 	if (p == MAP_FAILED)
 		return shoal_err(-errno, "mmap conf");
 	s->conf = p;
-	p = mmap(NULL, array_mmap_len(sizeof(struct shoal_vip), 2 * SHOAL_VIP_SLOTS),
-		 PROT_READ | PROT_WRITE, MAP_SHARED, s->fd[M_VIPS], 0);
+	p = mmap(NULL, nodes_len(), PROT_READ | PROT_WRITE, MAP_SHARED, s->fd[M_NODES], 0);
+	if (p == MAP_FAILED)
+		return shoal_err(-errno, "mmap nodes");
+	s->nodes = p;
+	p = mmap(NULL, vips_len(), PROT_READ | PROT_WRITE, MAP_SHARED, s->fd[M_VIPS], 0);
 	if (p == MAP_FAILED)
 		return shoal_err(-errno, "mmap vips");
 	s->vips = p;
@@ -218,8 +234,8 @@ int shoal_create(struct shoal **out, const char *pin_dir, __u32 m)
 
 	{
 		struct bpf_map *maps[M__NR] = {
-			[M_CONF] = skel->maps.conf,	[M_NODES] = skel->maps.nodes,
-			[M_VIPS] = skel->maps.vips,	[M_TABLES] = skel->maps.tables,
+			[M_CONF] = skel->maps.data_conf,	[M_NODES] = skel->maps.data_nodes,
+			[M_VIPS] = skel->maps.data_vips,	[M_TABLES] = skel->maps.tables,
 			[M_POOLS] = skel->maps.pools,	[M_STATS] = skel->maps.stats,
 			[M_VIPSTATS] = skel->maps.vipstats,
 		};
@@ -347,8 +363,10 @@ void shoal_close(struct shoal *s)
 		inner_release(s, i);
 	if (s->conf)
 		munmap((void *)s->conf, array_mmap_len(sizeof(struct shoal_conf), 1));
+	if (s->nodes)
+		munmap(s->nodes, nodes_len());
 	if (s->vips)
-		munmap(s->vips, array_mmap_len(sizeof(struct shoal_vip), 2 * SHOAL_VIP_SLOTS));
+		munmap(s->vips, vips_len());
 	for (i = 0; i < M__NR; i++) {
 		if (s->fd[i] >= 0)
 			close(s->fd[i]);
@@ -569,20 +587,29 @@ int shoal_set_mac_prefix(struct shoal *s, const __u8 prefix[3])
 
 int shoal_node_get(struct shoal *s, __u16 id, struct shoal_node *n)
 {
-	__u32 k = id;
-
 	if (id >= SHOAL_MAX_NODES)
 		return -EINVAL;
-	return bpf_map_lookup_elem(s->fd[M_NODES], &k, n) ? -errno : 0;
+	memcpy(n, &s->nodes[id], sizeof(*n));
+	return 0;
 }
 
+/*
+ * The program reads mac and flags. A new entry's flags are stored last, so
+ * the entry is complete before it counts as a peer; changing a live entry's
+ * MAC in place may misdirect the frames forwarded while it changes.
+ */
 int shoal_node_put(struct shoal *s, __u16 id, const struct shoal_node *n)
 {
-	__u32 k = id;
+	struct shoal_node *d;
 
 	if (!id || id >= SHOAL_MAX_NODES)
 		return -EINVAL;
-	return bpf_map_update_elem(s->fd[M_NODES], &k, n, BPF_ANY) ? -errno : 0;
+	d = &s->nodes[id];
+	memcpy(d->mac, n->mac, sizeof(d->mac));
+	memcpy((char *)d + offsetof(struct shoal_node, weight), (const char *)n +
+	       offsetof(struct shoal_node, weight), sizeof(*n) - offsetof(struct shoal_node, weight));
+	__atomic_store_n(&d->flags, n->flags, __ATOMIC_RELEASE);
+	return 0;
 }
 
 int shoal_node_clear(struct shoal *s, __u16 id)

@@ -76,7 +76,11 @@ enum shoal_reason {
 #define SHOAL_R_FIRST_TX	SHOAL_R_TX_OWNER
 #define SHOAL_R_FIRST_DROP	SHOAL_R_DROP_BAD_IP
 
-/* conf: one element, BPF_F_MMAPABLE so userspace stores single fields atomically. */
+/*
+ * conf: the program's global variable in section .data.conf (an mmapable
+ * one-element array), read with no lookup; userspace maps it and stores single
+ * fields atomically.
+ */
 struct shoal_conf {
 	__u64 key[2];		/* flow hash key: the cluster seed */
 	__u32 m;		/* buckets per table (prime) */
@@ -140,6 +144,7 @@ struct shoal_vip {
 	__u16 id;		/* index into vipstats */
 	__u8  pool;
 	__u8  flags;
+	__u32 pad[2];		/* 32 bytes: the inlined lookup shifts instead of multiplying */
 };
 
 struct shoal_counter {
@@ -177,7 +182,7 @@ struct shoal_trace {
 _Static_assert(sizeof(struct shoal_conf) == 120, "shoal_conf layout");
 _Static_assert(sizeof(struct shoal_node) == 64, "shoal_node layout");
 _Static_assert(sizeof(struct shoal_bucket) == 24, "shoal_bucket layout");
-_Static_assert(sizeof(struct shoal_vip) == 24, "shoal_vip layout");
+_Static_assert(sizeof(struct shoal_vip) == 32, "shoal_vip layout");
 _Static_assert(sizeof(struct shoal_trace) == 28, "shoal_trace layout");
 _Static_assert(sizeof(struct shoal_trace) % 4 == 0 && sizeof(struct shoal_trace) <= 32,
 	       "XDP metadata must be a multiple of 4 and at most 32 bytes");

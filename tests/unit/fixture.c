@@ -291,13 +291,21 @@ int fx_run_raw(struct shoal *s, const __u8 *frame, size_t len, struct fx_result 
 	}
 	if (moved_reasons > 1)
 		r->reason = -2;
-	/* The traced run must agree with the counted one and count nothing. */
+	/*
+	 * The traced run takes the program's general path, the counted one the
+	 * fast path when the frame qualifies: they must reach the same verdict,
+	 * reason and bytes, and the traced run must count nothing.
+	 */
 	err = shoal_run(s, frame, len, true, &run);
 	if (err)
 		return err;
 	if (run.action != r->action || run.out_len != r->out_len ||
-	    memcmp(run.out, r->out, r->out_len))
+	    memcmp(run.out, r->out, r->out_len) || (r->reason >= 0 && run.trace.reason != r->reason)) {
+		fprintf(stderr, "fixture: fast and general paths disagree: %s/%s vs %s/%s\n",
+			shoal_action_name(r->action), shoal_reason_name(r->reason),
+			shoal_action_name(run.action), shoal_reason_name(run.trace.reason));
 		return -EPROTO;
+	}
 	r->trace = run.trace;
 	if (shoal_stats_read(s, before))
 		return -EIO;
