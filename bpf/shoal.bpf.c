@@ -253,8 +253,11 @@ int shoal_xdp(struct xdp_md *ctx)
 	if (reason == SHOAL_R_TX_OWNER) {
 		struct pkt p = { .eth = data, .l3 = data + ETH_HLEN, .family = 4 };
 
-		if ((void *)(p.l3 + sizeof(struct iphdr)) > end)
-			return XDP_ABORTED;
+		/* Checked at the top; repeated for the verifier, which lost track. */
+		if ((void *)(p.l3 + sizeof(struct iphdr)) > end) {
+			reason = SHOAL_R_PASS_SHORT;
+			goto out;
+		}
 		reason = forward_l2(&p, &conf, owner, ((st >> 9) & 1) + 1, SHOAL_R_TX_OWNER);
 	}
 out:

@@ -545,10 +545,11 @@ static int cmd_detach(int argc, char **argv)
 	}
 	if (argc)
 		return usage_error("detach takes no arguments");
-	ret = open_state(&s);
-	if (ret)
-		return ret;
-	ret = shoal_destroy(s);
+	if (!shoal_exists(pin_dir()))
+		return error("no shoal data plane at %s", pin_dir());
+	/* State another version made cannot be opened, but can be removed. */
+	ret = shoal_open(&s, pin_dir());
+	ret = ret == -EPROTO ? shoal_purge(pin_dir()) : ret ? ret : shoal_destroy(s);
 	if (ret)
 		return lib_error("detach", ret);
 	if (!opt.json)
@@ -955,15 +956,13 @@ static int cmd_node(int argc, char **argv)
 
 	switch (v) {
 	case 0: {
-		struct shoal_counter ctr[1];
 		struct share *sh = calloc(SHOAL_MAX_NODES, sizeof(*sh));
 		struct json_object *arr = opt.json ? json_object_new_array() : NULL;
 		__u32 m = shoal_m(s), now = shoal_now_ticks(), b;
 		struct table tb;
-		size_t i, p;
+		size_t p;
 		int id, k;
 
-		(void)ctr;
 		for (p = 0; p < c.npools; p++) {
 			struct shoal_bucket *t;
 			__u8 pid;
@@ -1030,7 +1029,6 @@ static int cmd_node(int argc, char **argv)
 			json_print(arr);
 		else
 			tbl_print(&tb);
-		(void)i;
 		free(sh);
 		ret = EXIT_OK;
 		break;

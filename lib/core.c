@@ -166,7 +166,9 @@ static int map_mmaps(struct shoal *s)
 static void conf_defaults(struct shoal *s, __u32 m)
 {
 	static const __u8 prefix[3] = SHOAL_MAC_PREFIX_DEFAULT;
-	struct shoal_conf init = { .m = m, .drain_ns = 600ULL * 1000000000ULL };
+	struct shoal_conf init = {
+		.m = m, .drain_ns = 600ULL * 1000000000ULL, .abi = SHOAL_ABI_VERSION,
+	};
 
 	memcpy((void *)s->conf, &init, sizeof(init));
 	shoal_set_mac_prefix(s, prefix);
@@ -293,6 +295,36 @@ out:
 	return err;
 }
 
+/* Pinned maps must be the ones this build expects, or nothing may touch them. */
+static int check_maps(struct shoal *s)
+{
+	static const struct {
+		__u32 type, value_size, max_entries;
+	} want[M__NR] = {
+		[M_CONF] = { BPF_MAP_TYPE_ARRAY, sizeof(struct shoal_conf), 1 },
+		[M_NODES] = { BPF_MAP_TYPE_ARRAY, sizeof(struct shoal_node) * SHOAL_MAX_NODES, 1 },
+		[M_VIPS] = { BPF_MAP_TYPE_ARRAY, sizeof(struct shoal_vip) * 2 * SHOAL_VIP_SLOTS, 1 },
+		[M_TABLES] = { BPF_MAP_TYPE_ARRAY_OF_MAPS, sizeof(__u32), SHOAL_MAX_POOLS },
+		[M_POOLS] = { BPF_MAP_TYPE_ARRAY, sizeof(struct shoal_pool), SHOAL_MAX_POOLS },
+		[M_STATS] = { BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(struct shoal_counter), SHOAL_R_MAX },
+		[M_VIPSTATS] = { BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(struct shoal_counter), SHOAL_MAX_VIPS },
+	};
+	int i;
+
+	for (i = 0; i < M__NR; i++) {
+		struct bpf_map_info info = {};
+		__u32 len = sizeof(info);
+
+		if (bpf_obj_get_info_by_fd(s->fd[i], &info, &len))
+			return shoal_err(-errno, "inspect map %s", map_names[i]);
+		if (info.type != want[i].type || info.value_size != want[i].value_size ||
+		    info.max_entries != want[i].max_entries)
+			return shoal_errmsg(-EPROTO, "%s/%s does not have the layout this shoal expects (another version made it): detach it and apply again",
+					    s->pin_dir, map_names[i]);
+	}
+	return 0;
+}
+
 int shoal_open(struct shoal **out, const char *pin_dir)
 {
 	struct shoal *s;
@@ -330,15 +362,50 @@ int shoal_open(struct shoal **out, const char *pin_dir)
 		err = shoal_err(-errno, "open %s", p);
 		goto out;
 	}
-	err = map_mmaps(s);
+	err = check_maps(s);
+	if (!err)
+		err = map_mmaps(s);
 	if (err)
 		goto out;
+	if (s->conf->abi != SHOAL_ABI_VERSION) {
+		err = shoal_errmsg(-EPROTO, "%s was made by another shoal version (ABI %u, this is %u): detach it and apply again",
+				   pin_dir, s->conf->abi, SHOAL_ABI_VERSION);
+		goto out;
+	}
 	s->m = s->conf->m;
 	*out = s;
 	return 0;
 out:
 	shoal_close(s);
 	return err;
+}
+
+int shoal_purge(const char *pin_dir)
+{
+	static const char *const extra[] = { "link", "prog" };
+	char p[PATH_MAX];
+	size_t i;
+	int fd;
+
+	if (!pin_dir)
+		pin_dir = SHOAL_PIN_DEFAULT;
+	snprintf(p, sizeof(p), "%s/link", pin_dir);
+	fd = bpf_obj_get(p);
+	if (fd >= 0) {
+		bpf_link_detach(fd);
+		close(fd);
+	}
+	for (i = 0; i < sizeof(extra) / sizeof(extra[0]); i++) {
+		snprintf(p, sizeof(p), "%s/%s", pin_dir, extra[i]);
+		unlink(p);
+	}
+	for (i = 0; i < M__NR; i++) {
+		snprintf(p, sizeof(p), "%s/%s", pin_dir, map_names[i]);
+		unlink(p);
+	}
+	if (rmdir(pin_dir) && errno != ENOENT)
+		return shoal_err(-errno, "remove %s", pin_dir);
+	return 0;
 }
 
 static void inner_release(struct shoal *s, int pool)

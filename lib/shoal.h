@@ -29,6 +29,8 @@ int shoal_open(struct shoal **out, const char *pin_dir);
 void shoal_close(struct shoal *s);
 /* Detach, unpin everything and close. */
 int shoal_destroy(struct shoal *s);
+/* The same without opening: for state that cannot be opened (another version's). */
+int shoal_purge(const char *pin_dir);
 bool shoal_exists(const char *pin_dir);
 
 int shoal_attach(struct shoal *s, const char *ifname, enum shoal_xdp_mode mode);

@@ -21,6 +21,8 @@
 #define SHOAL_M_DEFAULT		65537
 #define SHOAL_M_MAX		4194301	/* largest prime below 2^22 */
 #define SHOAL_NAME_LEN		32
+/* Bump whenever a map's layout or meaning changes: pinned state of another ABI is refused. */
+#define SHOAL_ABI_VERSION	1
 #define SHOAL_MAX_VLAN		2
 #define SHOAL_MAX_EXTHDR	6	/* IPv6 extension headers walked before giving up */
 
@@ -88,7 +90,7 @@ struct shoal_conf {
 	__u16 self_be;		/* self in network byte order, for the MAC */
 	__u32 fwd_tag[SHOAL_MAX_HOPS];	/* first 4 source-MAC bytes of hop 1, 2 */
 	__u32 vip_copy;		/* active VIP table copy (0 or 1) */
-	__u32 flags;
+	__u32 abi;		/* SHOAL_ABI_VERSION of whoever created the state */
 	__u64 drain_ns;		/* previous-owner window (userspace only) */
 	__u8  mac_prefix[3];
 	__u8  pad;

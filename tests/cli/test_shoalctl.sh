@@ -101,5 +101,22 @@ check "non-root is refused" sh -c "! setpriv --reuid=65534 --regid=65534 --clear
 check "detach removes the program and the state" sh -c \
 	"$S detach >/dev/null && ! ip link show v0 | grep -q xdp && ! ls /sys/fs/bpf/shoal >/dev/null 2>&1"
 
+# State left by another shoal version (here: its ABI number changed) is refused, not misread,
+# and detach still removes it.
+$S apply "$cfg" >/dev/null 2>&1
+conf_hex=$(bpftool -j map lookup pinned /sys/fs/bpf/shoal/conf key 0 0 0 0 | jq -r '.value | map(.[2:]) | join(" ")')
+set -- $conf_hex
+i=0 new=""
+for b in "$@"; do
+	if [ $i -eq 36 ]; then b=63; fi
+	new="$new 0x$b"
+	i=$((i + 1))
+done
+bpftool map update pinned /sys/fs/bpf/shoal/conf key 0 0 0 0 value $new 2>/dev/null
+check "state from another version is refused with the reason" sh -c \
+	"! $S status 2>$tmp/e; grep -q 'another shoal version' $tmp/e"
+check "detach removes another version's state" sh -c \
+	"$S detach >/dev/null && ! ip link show v0 | grep -q xdp && ! ls /sys/fs/bpf/shoal >/dev/null 2>&1"
+
 echo "1..$n"
 [ "$failed" -eq 0 ]
