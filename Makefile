@@ -33,12 +33,14 @@ UNIT_COMMON := $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c))
 .PHONY: all deps test test-unit test-e2e bench demo clean install
 .DELETE_ON_ERROR:
 
-all: $(BUILD)/shoalctl $(BUILD)/libshoal.a
+LAB_BINS := $(BUILD)/lab/shoal-stream $(BUILD)/lab/xdp_pass.bpf.o
+
+all: $(BUILD)/shoalctl $(BUILD)/libshoal.a $(LAB_BINS)
 
 deps:
 	$(Q)scripts/deps.sh all
 
-$(BUILD) $(BUILD)/lib $(BUILD)/tests $(BUILD)/bench:
+$(BUILD) $(BUILD)/lib $(BUILD)/tests $(BUILD)/bench $(BUILD)/lab:
 	$(Q)mkdir -p $@
 
 $(BUILD)/shoal.bpf.o: $(BPF_SRCS) $(BPF_HDRS) | $(BUILD)
@@ -64,6 +66,14 @@ $(BUILD)/shoalctl: cli/shoalctl.c $(BUILD)/libshoal.a $(LIB_HDRS) | $(BUILD)
 $(BUILD)/tests/%: tests/unit/%.c $(UNIT_COMMON) tests/unit/*.h $(BUILD)/libshoal.a | $(BUILD)/tests
 	$(call msg,CCLD,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(UNIT_COMMON) -o $@ $(BUILD)/libshoal.a $(LDLIBS) -lcmocka
+
+$(BUILD)/lab/shoal-stream: lab/stream.c | $(BUILD)/lab
+	$(call msg,CCLD,$@)
+	$(Q)$(CC) $(CFLAGS) $< -o $@
+
+$(BUILD)/lab/%.bpf.o: lab/%.bpf.c | $(BUILD)/lab
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 # Tests run as root in private namespaces the suites create; the runner prints "N passed, N failed".
 test-unit: $(UNIT_BINS)

@@ -61,6 +61,25 @@ struct {
 	__type(value, struct shoal_pool);
 } pools SEC(".maps");
 
+/*
+ * Never read by the program. Userspace updates its one element to wait for
+ * an RCU grace period: the kernel runs synchronize_rcu() for every update of
+ * a map-in-map from userspace (see grace_period() in lib/core.c).
+ */
+struct sync_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct sync_inner);
+} sync SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, SHOAL_R_MAX);

@@ -44,6 +44,7 @@ struct pkt {
 	struct ethhdr *eth;
 	void *l3;		/* struct iphdr or struct ipv6hdr */
 	void *l4;		/* struct tcphdr or struct udphdr */
+	void *ipend;		/* end of the IP packet (before any Ethernet padding) */
 	__u32 len;		/* frame length, for byte counters */
 	__u16 l3_proto;		/* ethertype of l3, network order */
 	__be16 sport;
@@ -109,6 +110,7 @@ static __always_inline int parse_ip4(struct pkt *p)
 	p->proto = ip->protocol;
 	p->frag = (ip->frag_off & bpf_htons(SHOAL_IP_MF | SHOAL_IP_OFFSET)) != 0;
 	p->l4 = (void *)ip + hlen;
+	p->ipend = (void *)ip + tot;
 	return -1;
 }
 
@@ -134,6 +136,7 @@ static __always_inline int parse_ip6(struct pkt *p, const struct shoal_conf *c)
 		return SHOAL_R_DROP_BAD_IP;
 	if ((void *)(ip6 + 1) + bpf_ntohs(ip6->payload_len) > p->end)
 		return SHOAL_R_DROP_BAD_IP;
+	p->ipend = (void *)(ip6 + 1) + bpf_ntohs(ip6->payload_len);
 	nh = ip6->nexthdr;
 
 	for (i = 0; i < SHOAL_MAX_EXTHDR; i++) {
@@ -181,7 +184,9 @@ static __always_inline int parse_l4(struct pkt *p)
 	if (p->proto == IPPROTO_TCP) {
 		struct tcphdr *th = p->l4;
 
-		if ((void *)(th + 1) > p->end || th->doff < 5)
+		/* The header, options included, inside the IP packet - not in padding. */
+		if ((void *)(th + 1) > p->end || th->doff < 5 ||
+		    (void *)th + th->doff * 4 > p->ipend)
 			return SHOAL_R_DROP_BAD_L4;
 		p->sport = th->source;
 		p->dport = th->dest;
@@ -192,7 +197,8 @@ static __always_inline int parse_l4(struct pkt *p)
 	if (p->proto == IPPROTO_UDP) {
 		struct udphdr *uh = p->l4;
 
-		if ((void *)(uh + 1) > p->end || bpf_ntohs(uh->len) < sizeof(*uh))
+		if ((void *)(uh + 1) > p->end || bpf_ntohs(uh->len) < sizeof(*uh) ||
+		    (void *)uh + bpf_ntohs(uh->len) > p->ipend)
 			return SHOAL_R_DROP_BAD_L4;
 		p->sport = uh->source;
 		p->dport = uh->dest;

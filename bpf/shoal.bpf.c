@@ -163,7 +163,7 @@ int shoal_xdp(struct xdp_md *ctx)
 
 	/* 2. For a VIP address: a plain, whole TCP or UDP header, or the long way. */
 	if (*(__u8 *)ip != 0x45 || (ip->frag_off & bpf_htons(SHOAL_IP_MF | SHOAL_IP_OFFSET)) ||
-	    (void *)ip + bpf_ntohs(ip->tot_len) > end)
+	    (void *)ip + bpf_ntohs(ip->tot_len) > end || len > 0xffff)
 		return shoal_slow(ctx);
 	proto = ip->protocol;
 	st = proto | ((__u64)(len & 0xffff) << 48);
@@ -171,7 +171,7 @@ int shoal_xdp(struct xdp_md *ctx)
 		struct tcphdr *th = (void *)(ip + 1);
 
 		if ((void *)(th + 1) > end || th->doff < 5 ||
-		    bpf_ntohs(ip->tot_len) < sizeof(*ip) + sizeof(*th))
+		    bpf_ntohs(ip->tot_len) < sizeof(*ip) + th->doff * 4)
 			return shoal_slow(ctx);
 		if ((((__u8 *)th)[13] & (0x02 | 0x04 | 0x10)) == 0x02)
 			st |= 1 << 8;
@@ -179,7 +179,7 @@ int shoal_xdp(struct xdp_md *ctx)
 		struct udphdr *uh = (void *)(ip + 1);
 
 		if ((void *)(uh + 1) > end || bpf_ntohs(uh->len) < sizeof(*uh) ||
-		    bpf_ntohs(ip->tot_len) < sizeof(*ip) + sizeof(*uh))
+		    bpf_ntohs(ip->tot_len) < sizeof(*ip) + bpf_ntohs(uh->len))
 			return shoal_slow(ctx);
 	} else {
 		return shoal_slow(ctx);

@@ -263,6 +263,8 @@ static int parse_vip(const char *arg, struct shoal_vip_cfg *v)
 			return -EINVAL;
 		host[l - 1] = '\0';
 		host++;
+	} else if (strchr(host, ':')) {
+		return -EINVAL;	/* IPv6 needs brackets: 2001:db8::1:443 is ambiguous */
 	}
 	if (shoal_parse_addr(host, &v->addr))
 		return -EINVAL;
@@ -278,7 +280,8 @@ static int parse_vip(const char *arg, struct shoal_vip_cfg *v)
 /* ---- apply ---- */
 
 static const char apply_help[] =
-	"Usage: shoalctl apply FILE [dev IFNAME] [node NAME] [mode native|generic] [force] [check]\n"
+	"Usage: shoalctl apply FILE [dev IFNAME] [node NAME] [mode native|generic] [base EXPORT]\n"
+	"                           [force] [check]\n"
 	"\n"
 	"Make this node serve the cluster config FILE (YAML; see docs/config.md).\n"
 	"The first apply loads the XDP program, attaches it to the uplink and pins\n"
@@ -289,6 +292,9 @@ static const char apply_help[] =
 	"  node NAME    which node of FILE this host is (default: the running identity,\n"
 	"               else the node whose MAC is on a local interface)\n"
 	"  mode MODE    native (default; fails if the driver lacks XDP) or generic\n"
+	"  base EXPORT  start from a peer's tables (shoalctl table export) instead of\n"
+	"               this node's: for a node that joins or lost its state, so that\n"
+	"               it knows the previous owners its peers know\n"
 	"  force        accept a new cluster seed (remaps every flow)\n"
 	"  check        validate FILE and exit, changing nothing\n"
 	"\n"
@@ -314,7 +320,8 @@ static int detect_self(const struct shoal_cluster *c, const char *want_dev, __u1
 		for (k = 0; k < c->nnodes; k++) {
 			if (memcmp(c->nodes[k].mac, ll->sll_addr, 6))
 				continue;
-			if (found && *id != c->nodes[k].id) {
+			/* Bond slaves, VLANs and macvlans share MACs: refuse to guess. */
+			if (found) {
 				freeifaddrs(ifa);
 				return -EEXIST;
 			}
@@ -338,6 +345,9 @@ static struct json_object *report_json(const struct shoal_apply_report *r, const
 		json_object_object_add(p, "name", json_object_new_string(r->pools[i].name));
 		json_object_object_add(p, "generation", json_object_new_int64((int64_t)r->pools[i].gen));
 		json_object_object_add(p, "buckets_moved", json_object_new_int64(r->pools[i].moved));
+		json_object_object_add(p, "buckets_deferred", json_object_new_int64(r->pools[i].deferred));
+		json_object_object_add(p, "buckets_in_transition",
+				       json_object_new_int64(r->pools[i].in_transition));
 		json_object_object_add(p, "created", json_object_new_boolean(r->pools[i].created));
 		json_object_array_add(pools, p);
 	}
@@ -367,34 +377,47 @@ static void report_print(const struct shoal_apply_report *r, const struct shoal_
 	}
 	printf("applied: this node is %s (id %u)%s%s\n", node_name(c, NULL, r->self, nb, sizeof(nb)),
 	       r->self, dev ? ", attached to " : "", dev ? dev : "");
-	for (i = 0; i < r->npools; i++)
-		printf("  pool %-16s generation %llu, %u buckets moved%s\n", r->pools[i].name,
+	for (i = 0; i < r->npools; i++) {
+		printf("  pool %-16s generation %llu, %u buckets moved%s, %u in transition", r->pools[i].name,
 		       (unsigned long long)r->pools[i].gen, r->pools[i].moved,
-		       r->pools[i].created ? " (new)" : "");
+		       r->pools[i].created ? " (new)" : "", r->pools[i].in_transition);
+		if (r->pools[i].deferred)
+			printf(", %u kept by their owner until their transition ends", r->pools[i].deferred);
+		printf("\n");
+	}
 	printf("  nodes: %zu added, %zu updated, %zu left (kept while they drain), %zu freed\n",
 	       r->nodes_added, r->nodes_updated, r->nodes_retired, r->nodes_freed);
 	printf("  vips: %zu%s\n", r->vips, r->vips_changed ? " (changed)" : "");
 }
 
 static int do_apply_model(struct shoal *s, const struct shoal_cluster *c, __u16 self, bool force,
-			  const char *dev)
+			  const struct shoal_base *base, const char *dev, enum shoal_xdp_mode mode)
 {
-	struct shoal_apply_opts o = { .self = self, .force = force };
+	struct shoal_apply_opts o = { .self = self, .force = force, .base = base };
 	struct shoal_apply_report rep;
-	char err[512];
+	char err[512] = "";
 	int ret;
 
 	ret = shoal_cluster_apply(s, c, &o, &rep, err, sizeof(err));
 	if (ret)
-		return error("%s", err);
+		return error("%s", err[0] ? err : strerror(-ret));
+	/* The program serves the config from its first packet: attach after the tables. */
+	if (dev) {
+		ret = shoal_attach(s, dev, mode);
+		if (ret) {
+			lib_error("attach", ret);
+			return error("the config is applied, but the program is not attached to %s", dev);
+		}
+	}
 	report_print(&rep, c, dev);
 	return EXIT_OK;
 }
 
 static int cmd_apply(int argc, char **argv)
 {
-	static const char *const kw[] = { "dev", "node", "mode", "force", "check", NULL };
-	const char *file = NULL, *dev = NULL, *node = NULL;
+	static const char *const kw[] = { "dev", "node", "mode", "force", "check", "base", NULL };
+	const char *file = NULL, *dev = NULL, *node = NULL, *base_file = NULL;
+	struct shoal_base base = {};
 	enum shoal_xdp_mode mode = SHOAL_XDP_NATIVE;
 	bool force = false, check = false, created = false;
 	struct shoal_cluster c;
@@ -436,6 +459,11 @@ static int cmd_apply(int argc, char **argv)
 		case 4:
 			check = true;
 			break;
+		case 5:
+			if (++i >= argc)
+				return usage_error("base needs a file from 'shoalctl table export'");
+			base_file = argv[i];
+			break;
 		default:
 			return usage_error("apply: unexpected '%s'", argv[i]);
 		}
@@ -457,13 +485,17 @@ static int cmd_apply(int argc, char **argv)
 		shoal_cluster_free(&c);
 		return EXIT_OK;
 	}
+	if (base_file && shoal_base_read(base_file, &base, err, sizeof(err))) {
+		shoal_cluster_free(&c);
+		return error("%s", err);
+	}
 
 	if (node) {
 		struct shoal_node_cfg *n = shoal_cluster_node(&c, node);
 
 		if (!n) {
-			shoal_cluster_free(&c);
-			return error("%s: no node named '%s'", file, node);
+			ret = error("%s: no node named '%s'", file, node);
+			goto out;
 		}
 		self = n->id;
 	}
@@ -471,64 +503,62 @@ static int cmd_apply(int argc, char **argv)
 	if (shoal_exists(pin_dir())) {
 		ret = shoal_open(&s, pin_dir());
 		if (ret) {
-			shoal_cluster_free(&c);
-			return lib_error("open state", ret);
+			ret = lib_error("open state", ret);
+			goto out;
 		}
 	}
 	if (!self && (!s || !shoal_conf(s)->self)) {
 		ret = detect_self(&c, dev, &self, found_dev, sizeof(found_dev));
 		if (ret == -EEXIST)
-			ret = error("%s: several local interfaces carry MACs of different nodes; name the node (node NAME)",
+			ret = error("%s: several local interfaces carry nodes' MACs; name the node and the uplink (node NAME dev IFNAME)",
 				    file);
 		else if (ret)
 			ret = error("%s: no local interface%s%s has a MAC listed in the config; name the node (node NAME) and the uplink (dev IFNAME)",
 				    file, dev ? " named " : "", dev ? dev : "");
-		if (ret) {
-			shoal_close(s);
-			shoal_cluster_free(&c);
-			return ret;
-		}
+		if (ret)
+			goto out;
 		if (!dev)
 			dev = found_dev;
 	}
+	if (!dev) {
+		int ifindex = 0;
 
-	if (!s) {
-		if (!dev) {
-			/* Identity given by name: its MAC tells the uplink. */
-			__u16 dummy = 0;
+		if (s)
+			shoal_attachment(s, &ifindex, NULL);
+		/* Not attached (first apply, or the device went away): find the uplink. */
+		if (!ifindex) {
+			__u16 want = self ? self : shoal_conf(s)->self, dummy = 0;
 			struct shoal_cluster one = c;
 
-			one.nodes = shoal_cluster_node_id(&c, self);
-			one.nnodes = 1;
-			if (detect_self(&one, NULL, &dummy, found_dev, sizeof(found_dev))) {
-				shoal_cluster_free(&c);
-				return error("node %s: its MAC is on no local interface; give the uplink (dev IFNAME)",
-					     one.nodes->name);
+			one.nodes = shoal_cluster_node_id(&c, want);
+			one.nnodes = one.nodes ? 1 : 0;
+			if (!one.nnodes ||
+			    detect_self(&one, NULL, &dummy, found_dev, sizeof(found_dev))) {
+				ret = error("this node's MAC is on no local interface (or on several); give the uplink (dev IFNAME)");
+				goto out;
 			}
 			dev = found_dev;
 		}
+	}
+
+	if (!s) {
 		ret = shoal_create(&s, pin_dir(), c.m);
 		if (ret) {
-			shoal_cluster_free(&c);
-			return lib_error("create data plane", ret);
+			ret = lib_error("create data plane", ret);
+			goto out;
 		}
 		created = true;
 	}
 
-	/* Tables and VIPs first, so the program serves the config from its first packet. */
-	ret = do_apply_model(s, &c, self, force, dev);
-	if (!ret && dev) {
-		int err2 = shoal_attach(s, dev, mode);
-
-		if (err2)
-			ret = lib_error("attach", err2);
-	}
+	ret = do_apply_model(s, &c, self, force, base_file ? &base : NULL, dev, mode);
 	if (ret && created) {
 		shoal_destroy(s);
 		s = NULL;
 	}
+out:
 	shoal_close(s);
 	shoal_cluster_free(&c);
+	shoal_base_free(&base);
 	return ret;
 }
 
@@ -678,10 +708,15 @@ static int table_of(struct shoal *s, const struct shoal_cluster *c, const char *
 
 static const char table_help[] =
 	"Usage: shoalctl table show [POOL] [buckets FIRST[-LAST]]\n"
+	"       shoalctl table export [FILE]\n"
 	"\n"
 	"Bucket shares per node next to their weight shares, previous-owner counts,\n"
 	"the generation and a digest of the owners (equal digests on two nodes mean\n"
-	"equal tables). With buckets, list individual buckets and their chains.\n";
+	"equal tables). With buckets, list individual buckets and their chains.\n"
+	"\n"
+	"export writes this node's tables - owners, previous owners and their time\n"
+	"left - and the nodes they name, as JSON (stdout by default), for another\n"
+	"node to start from: shoalctl apply FILE base EXPORT.\n";
 
 static int show_pool(struct shoal *s, const struct shoal_cluster *c, const struct shoal_pool_cfg *pc,
 		     long first, long last, struct json_object *arr)
@@ -829,7 +864,7 @@ static int show_pool(struct shoal *s, const struct shoal_cluster *c, const struc
 
 static int cmd_table(int argc, char **argv)
 {
-	static const char *const verbs[] = { "show", "help", NULL };
+	static const char *const verbs[] = { "show", "help", "export", NULL };
 	struct json_object *arr = opt.json ? json_object_new_array() : NULL;
 	struct shoal_cluster c;
 	const char *pool = NULL;
@@ -843,20 +878,45 @@ static int cmd_table(int argc, char **argv)
 		json_object_put(arr);
 		return EXIT_OK;
 	}
+	if (v == 2) {
+		FILE *f = stdout;
+
+		json_object_put(arr);
+		if (argc > 2)
+			return usage_error("table export [FILE]");
+		ret = open_state(&s);
+		if (ret)
+			return ret;
+		if (argc == 2 && !(f = fopen(argv[1], "w"))) {
+			shoal_close(s);
+			return error("%s: %s", argv[1], strerror(errno));
+		}
+		ret = shoal_base_write(s, f);
+		if (f != stdout && fclose(f) && !ret)
+			ret = -EIO;
+		shoal_close(s);
+		return ret ? lib_error("export tables", ret) : EXIT_OK;
+	}
 	if (v != 0) {
 		json_object_put(arr);
 		return usage_error("table: unknown command '%s'", argv[0]);
 	}
 	for (i = 1; i < (size_t)argc; i++) {
 		if (is_prefix(argv[i], "buckets") && i + 1 < (size_t)argc) {
-			char *dash;
+			unsigned long long a, z;
+			char range[64], *dash;
 
-			first = strtol(argv[++i], &dash, 10);
-			last = *dash == '-' ? strtol(dash + 1, NULL, 10) : first;
-			if (first < 0 || last < first) {
+			snprintf(range, sizeof(range), "%s", argv[++i]);
+			dash = strchr(range, '-');
+			if (dash)
+				*dash = '\0';
+			if (shoal_parse_uint(range, SHOAL_M_MAX, &a) ||
+			    (dash ? shoal_parse_uint(dash + 1, SHOAL_M_MAX, &z) : (z = a, 0)) || z < a) {
 				json_object_put(arr);
 				return usage_error("buckets: expected FIRST or FIRST-LAST");
 			}
+			first = (long)a;
+			last = (long)z;
 		} else if (!pool) {
 			pool = argv[i];
 		} else {
@@ -914,7 +974,7 @@ static const char node_help[] =
 
 static int mutate_and_apply(struct shoal *s, struct shoal_cluster *c)
 {
-	return do_apply_model(s, c, 0, false, NULL);
+	return do_apply_model(s, c, 0, false, NULL, NULL, SHOAL_XDP_NATIVE);
 }
 
 static int cmd_node(int argc, char **argv)
@@ -941,6 +1001,11 @@ static int cmd_node(int argc, char **argv)
 	ret = open_state(&s);
 	if (ret)
 		return ret;
+	/* Read, change and apply under one lock, or concurrent edits are lost. */
+	if (v >= 1 && (ret = shoal_lock(s))) {
+		shoal_close(s);
+		return lib_error("lock state", ret);
+	}
 	ret = shoal_cluster_read(s, &c);
 	if (ret) {
 		shoal_close(s);
@@ -1099,6 +1164,11 @@ static int cmd_vip(int argc, char **argv)
 	ret = open_state(&s);
 	if (ret)
 		return ret;
+	/* Read, change and apply under one lock, or concurrent edits are lost. */
+	if (verb >= 1 && (ret = shoal_lock(s))) {
+		shoal_close(s);
+		return lib_error("lock state", ret);
+	}
 	ret = shoal_cluster_read(s, &c);
 	if (ret) {
 		shoal_close(s);
@@ -1283,7 +1353,7 @@ static int cmd_flow(int argc, char **argv)
 	struct shoal *s;
 	__u8 proto;
 	__u16 from = 0;
-	int hop = 1, nprobes, i, ret;
+	int hop = 1, nprobes, i, ret = EXIT_OK;
 	char nb[40];
 
 	if (argc < 1 || is_help(argv[0])) {
@@ -1316,17 +1386,22 @@ static int cmd_flow(int argc, char **argv)
 			}
 			from = n->id;
 		} else if (is_prefix(argv[i], "hop") && i + 1 < argc) {
-			hop = atoi(argv[++i]);
-			if (hop != 1 && hop != 2) {
+			i++;
+			if (strcmp(argv[i], "1") && strcmp(argv[i], "2")) {
 				ret = usage_error("hop is 1 or 2");
 				goto out;
 			}
+			hop = argv[i][0] - '0';
 		} else {
 			ret = usage_error("flow: unexpected '%s'", argv[i]);
 			goto out;
 		}
 	}
 
+	if (hop != 1 && !from) {
+		ret = usage_error("hop needs from NODE: only peers' frames carry a hop");
+		goto out;
+	}
 	spec.proto = proto;
 	shoal_node_get(s, shoal_conf(s)->self, &self_node);
 	memcpy(spec.dst_mac, self_node.mac, 6);
@@ -1460,7 +1535,7 @@ static const char main_help[] =
 	"  status              attachment, identity and a summary\n"
 	"  node list|set|drain|undrain|remove ...\n"
 	"  vip list|add|del ...\n"
-	"  table show [POOL] [buckets FIRST[-LAST]]\n"
+	"  table show [POOL] [buckets FIRST[-LAST]] | export [FILE]\n"
 	"  stats [show|reset]  every verdict counter by name\n"
 	"  flow tcp|udp SRC:PORT DST:PORT   who owns a flow, what this node does with it\n"
 	"  help                this text; OBJECT help for each object\n"
@@ -1533,6 +1608,7 @@ int main(int argc, char **argv)
 		fputs(main_help, stdout);
 		return EXIT_OK;
 	}
+	shoal_clear_error();
 	if (geteuid() != 0 && !(optind + 1 < argc && is_help(argv[optind + 1])))
 		return error("needs root (BPF maps and bpffs are root-only)");
 	return handlers[o](argc - optind - 1, argv + optind + 1);

@@ -457,6 +457,15 @@ static int plan_vips(struct shoal *s, const struct shoal_cluster *c, struct plan
 		return -ENOMEM;
 	}
 	shoal_vips_read(s, p->cur_slots);
+	/*
+	 * A VIP keeps its id (and counters) across applies. New VIPs take ids no
+	 * running VIP holds, so a counter is never cleared while the old table,
+	 * still live until the flip, counts into it.
+	 */
+	for (j = 0; j < SHOAL_VIP_SLOTS; j++) {
+		if (p->cur_slots[j].family && p->cur_slots[j].id < SHOAL_MAX_VIPS)
+			used[p->cur_slots[j].id] = true;
+	}
 	for (i = 0; i < c->nvips; i++) {
 		const struct shoal_vip_cfg *v = &c->vips[i];
 		struct shoal_vip *x = &entries[i];
@@ -470,7 +479,6 @@ static int plan_vips(struct shoal *s, const struct shoal_cluster *c, struct plan
 		for (j = 0; j < SHOAL_VIP_SLOTS; j++) {
 			if (p->cur_slots[j].family && vip_same_key(&p->cur_slots[j], x)) {
 				x->id = p->cur_slots[j].id;
-				used[x->id] = true;
 				break;
 			}
 		}
@@ -480,6 +488,11 @@ static int plan_vips(struct shoal *s, const struct shoal_cluster *c, struct plan
 			continue;
 		while (next < SHOAL_MAX_VIPS && used[next])
 			next++;
+		if (next == SHOAL_MAX_VIPS) {
+			free(entries);
+			return fail(e, c->vips[i].line, "vips",
+				    "no free VIP id (removed VIPs free theirs at the next apply)");
+		}
 		entries[i].id = (__u16)next;
 		used[next] = true;
 		p->new_vip_id[next] = true;
@@ -511,6 +524,26 @@ static bool table_refers(const struct shoal_bucket *t, __u32 m, __u16 id, __u32 
 	return false;
 }
 
+static const struct shoal_base_pool *base_pool(const struct shoal_base *b, const char *name)
+{
+	size_t i;
+
+	for (i = 0; b && i < b->npools; i++) {
+		if (!strncmp(b->pools[i].name, name, SHOAL_NAME_LEN))
+			return &b->pools[i];
+	}
+	return NULL;
+}
+
+/* A library failure after planning: its message becomes the caller's. */
+static int fail_lib(struct errbuf *e, int err, const char *what)
+{
+	const char *m = shoal_last_error();
+
+	snprintf(e->buf, e->len, "%s: %s", what, m[0] ? m : strerror(-err));
+	return err;
+}
+
 int shoal_cluster_apply(struct shoal *s, const struct shoal_cluster *c,
 			const struct shoal_apply_opts *o, struct shoal_apply_report *rep,
 			char *errmsg, size_t len)
@@ -523,7 +556,7 @@ int shoal_cluster_apply(struct shoal *s, const struct shoal_cluster *c,
 	struct plan *p = NULL;
 	__u32 m = shoal_m(s), now, expire;
 	__u16 self, cur_self;
-	__u64 now_ns;
+	__u64 now_ns, eligible[SHOAL_MAX_NODES / 64];
 	bool configured, used_id[SHOAL_MAX_POOLS] = {};
 	size_t i, j;
 	int err, id;
@@ -533,12 +566,14 @@ int shoal_cluster_apply(struct shoal *s, const struct shoal_cluster *c,
 	if (!rep)
 		rep = &local_rep;
 	memset(rep, 0, sizeof(*rep));
+	if (len)
+		errmsg[0] = '\0';
 	err = shoal_cluster_check(c, NULL, errmsg, len);
 	if (err)
 		return err;
 	err = shoal_lock(s);
 	if (err)
-		return fail(&e, 0, "apply", "cannot lock the data plane state");
+		return fail_lib(&e, err, "apply");
 
 	cur_self = conf->self;
 	configured = cur_self != 0;
@@ -551,6 +586,21 @@ int shoal_cluster_apply(struct shoal *s, const struct shoal_cluster *c,
 	if (configured && (conf->key[0] != c->seed[0] || conf->key[1] != c->seed[1]) && !o->force) {
 		err = fail(&e, 0, "cluster.seed",
 			   "differs from the running seed; a new seed remaps every flow and breaks connections (force to do it anyway)");
+		goto out;
+	}
+	/*
+	 * Peers tell forwarded frames by the prefix; during a rolling change
+	 * nodes on different prefixes would not see each other's hop marks.
+	 */
+	if (configured && memcmp((const void *)conf->mac_prefix, c->mac_prefix, 3)) {
+		err = fail(&e, 0, "cluster.mac_prefix",
+			   "differs from the running prefix %02x:%02x:%02x; nodes on different prefixes lose the hop bound, so it cannot change in place (detach, then apply)",
+			   conf->mac_prefix[0], conf->mac_prefix[1], conf->mac_prefix[2]);
+		goto out;
+	}
+	if (o->base && (o->base->m != m || o->base->seed_digest != shoal_seed_digest(c->seed))) {
+		err = fail(&e, 0, "base",
+			   "the exported tables were built with another M or seed than this config's");
 		goto out;
 	}
 	self = o->self ? o->self : cur_self;
@@ -630,19 +680,25 @@ int shoal_cluster_apply(struct shoal *s, const struct shoal_cluster *c,
 		used_id[j] = true;
 	}
 
-	/* Tables: Maglev for the new membership, merged with the running table. */
+	/* Tables: Maglev for the new membership, merged with the running (or base) table. */
 	for (i = 0; i < c->npools; i++) {
 		const struct shoal_pool_cfg *pc = &c->pools[i];
+		const struct shoal_base_pool *bp = base_pool(o->base, pc->name);
 		struct shoal_pool_report *pr = &rep->pools[rep->npools++];
 		__u8 pid = (__u8)p->pool_id[i];
 		struct shoal_pool *np = &p->new_pools[pid];
 		struct shoal_bucket *old;
 		struct table_diff d;
 		__u16 *owners;
+		bool have_old;
+		__u32 b;
 
+		memset(eligible, 0, sizeof(eligible));
 		for (j = 0; j < pc->nmembers; j++) {
 			mn[j].id = pc->members[j];
 			mn[j].weight = shoal_node_effective_weight(shoal_cluster_node_id(c, mn[j].id));
+			if (mn[j].weight)
+				eligible[mn[j].id / 64] |= 1ULL << (mn[j].id % 64);
 		}
 		owners = malloc(sizeof(*owners) * m);
 		old = malloc(sizeof(*old) * m);
@@ -654,14 +710,16 @@ int shoal_cluster_apply(struct shoal *s, const struct shoal_cluster *c,
 			goto out;
 		}
 		err = maglev_build(mn, pc->nmembers, c->seed, m, owners);
-		if (!err) {
-			err = shoal_table_read(s, pid, old);
-			pr->created = err == -ENOENT;
-			if (err == -ENOENT)
-				err = 0;
+		pr->created = shoal_table_read(s, pid, old) == -ENOENT;
+		have_old = !pr->created;
+		if (!err && o->base) {
+			have_old = bp != NULL;
+			if (bp)
+				memcpy(old, bp->buckets, sizeof(*old) * m);
 		}
 		if (!err)
-			table_merge(pr->created ? NULL : old, owners, m, now, expire, p->table[i], &d);
+			table_merge(have_old ? old : NULL, owners, m, now, expire, eligible,
+				    p->table[i], &d);
 		free(owners);
 		free(old);
 		if (err) {
@@ -682,6 +740,31 @@ int shoal_cluster_apply(struct shoal *s, const struct shoal_cluster *c,
 		pr->gen = np->gen;
 		pr->moved = d.moved;
 		pr->changed = d.changed;
+		pr->deferred = d.deferred;
+		for (b = 0; b < m; b++)
+			pr->in_transition += (__u32)bucket_in_transition(&p->table[i][b], now);
+	}
+
+	/*
+	 * Nodes the tables name that the config does not (left the cluster, still
+	 * draining): kept, or taken from the base, so they stay forwardable.
+	 */
+	for (id = 1; id < SHOAL_MAX_NODES; id++) {
+		bool ref = false;
+
+		if (p->new_nodes[id].flags & SHOAL_NODE_F_PEER)
+			continue;
+		for (i = 0; i < c->npools && !ref; i++)
+			ref = table_refers(p->table[i], m, (__u16)id, now);
+		if (!ref)
+			continue;
+		if (p->cur_nodes[id].flags & SHOAL_NODE_F_PEER)
+			p->new_nodes[id] = p->cur_nodes[id];
+		else if (o->base && (o->base->nodes[id].flags & SHOAL_NODE_F_PEER))
+			p->new_nodes[id] = o->base->nodes[id];
+		else
+			continue;
+		p->new_nodes[id].flags |= SHOAL_NODE_F_REMOVED;
 	}
 
 	err = plan_vips(s, c, p, &e);
@@ -691,50 +774,57 @@ int shoal_cluster_apply(struct shoal *s, const struct shoal_cluster *c,
 	rep->vips_changed = memcmp(p->cur_slots, p->new_slots,
 				   sizeof(*p->new_slots) * SHOAL_VIP_SLOTS) != 0;
 
-	/* Everything is decided; from here on only writes. New nodes first. */
-	for (id = 1; id < SHOAL_MAX_NODES; id++) {
-		struct shoal_node *x = &p->new_nodes[id];
-
-		if (!(x->flags & SHOAL_NODE_F_PEER) || !memcmp(x, &p->cur_nodes[id], sizeof(*x)))
-			continue;
-		if (p->cur_nodes[id].flags & SHOAL_NODE_F_PEER &&
-		    !(p->cur_nodes[id].flags & SHOAL_NODE_F_REMOVED))
-			rep->nodes_updated++;
-		else
-			rep->nodes_added++;
-		err = shoal_node_put(s, (__u16)id, x);
-		if (err) {
-			err = shoal_err(err, "write node %d", id);
-			goto out;
-		}
-	}
-	if (conf->key[0] != c->seed[0] || conf->key[1] != c->seed[1])
-		shoal_set_key(s, c->seed);
-	if (memcmp((const void *)conf->mac_prefix, c->mac_prefix, 3))
-		shoal_set_mac_prefix(s, c->mac_prefix);
-	conf->drain_ns = c->drain_ns;
-	for (i = 0; i < SHOAL_MAX_VIPS; i++) {
-		if (p->new_vip_id[i])
-			shoal_vipstats_clear(s, (__u16)i);
-	}
+	/*
+	 * Everything is decided. Stage first: it only touches copies and maps the
+	 * program does not read yet, so a failure here changes nothing.
+	 */
 	for (i = 0; i < c->npools; i++) {
 		if (!p->stage_table[i])
 			continue;
 		err = shoal_table_stage(s, (__u8)p->pool_id[i], p->table[i]);
 		if (err)
-			goto out;
+			break;
 	}
-	if (rep->vips_changed) {
+	if (!err && rep->vips_changed)
 		err = shoal_vips_stage(s, p->new_slots);
-		if (err)
-			goto out;
+	if (err) {
+		shoal_stage_abort(s);
+		err = fail_lib(&e, err, "staging tables");
+		goto out;
 	}
-	/* Identity before the flip: tables that name this node must find it. */
+
+	/* Then what the staged tables refer to: nodes, the key, the identity. */
+	for (id = 1; id < SHOAL_MAX_NODES; id++) {
+		struct shoal_node *x = &p->new_nodes[id], *cur = &p->cur_nodes[id];
+
+		if (!(x->flags & SHOAL_NODE_F_PEER) || !memcmp(x, cur, sizeof(*x)))
+			continue;
+		if (x->flags & SHOAL_NODE_F_REMOVED) {
+			if (!(cur->flags & SHOAL_NODE_F_REMOVED))
+				rep->nodes_retired++;
+		} else if ((cur->flags & SHOAL_NODE_F_PEER) && !(cur->flags & SHOAL_NODE_F_REMOVED)) {
+			rep->nodes_updated++;
+		} else {
+			rep->nodes_added++;
+		}
+		shoal_node_put(s, (__u16)id, x);
+	}
+	for (i = 0; i < SHOAL_MAX_VIPS; i++) {
+		if (p->new_vip_id[i])
+			shoal_vipstats_clear(s, (__u16)i);
+	}
+	if (conf->key[0] != c->seed[0] || conf->key[1] != c->seed[1])
+		shoal_set_key(s, c->seed);
+	if (!configured)
+		shoal_set_mac_prefix(s, c->mac_prefix);
+	conf->drain_ns = c->drain_ns;
 	if (self != cur_self)
 		shoal_set_identity(s, self);
 	err = shoal_commit(s);
-	if (err)
+	if (err) {
+		err = fail_lib(&e, err, "installing tables");
 		goto out;
+	}
 	rep->self = self;
 
 	for (i = 0; i < SHOAL_MAX_POOLS; i++) {
@@ -752,31 +842,19 @@ int shoal_cluster_apply(struct shoal *s, const struct shoal_cluster *c,
 				err = shoal_pool_put(s, (__u8)i, &z);
 			rep->pools_dropped++;
 		}
-		if (err)
+		if (err) {
+			err = fail_lib(&e, err, "updating pools");
 			goto out;
+		}
 	}
 
-	/* Nodes that left: kept, marked removed, while a table still names them. */
+	/* Nodes no table names any more are forgotten. */
 	for (id = 1; id < SHOAL_MAX_NODES; id++) {
-		struct shoal_node *x = &p->cur_nodes[id];
-		bool ref = false;
-
-		if (!(x->flags & SHOAL_NODE_F_PEER) || (p->new_nodes[id].flags & SHOAL_NODE_F_PEER))
+		if (!(p->cur_nodes[id].flags & SHOAL_NODE_F_PEER) ||
+		    (p->new_nodes[id].flags & SHOAL_NODE_F_PEER))
 			continue;
-		for (i = 0; i < c->npools && !ref; i++)
-			ref = table_refers(p->table[i], m, (__u16)id, now);
-		if (ref) {
-			if (!(x->flags & SHOAL_NODE_F_REMOVED)) {
-				x->flags |= SHOAL_NODE_F_REMOVED;
-				err = shoal_node_put(s, (__u16)id, x);
-				rep->nodes_retired++;
-			}
-		} else {
-			err = shoal_node_clear(s, (__u16)id);
-			rep->nodes_freed++;
-		}
-		if (err)
-			goto out;
+		shoal_node_clear(s, (__u16)id);
+		rep->nodes_freed++;
 	}
 	err = 0;
 out:

@@ -83,10 +83,36 @@ int shoal_config_parse(const char *text, size_t size, const char *name, struct s
 /* Rebuild the model from the maps of a running data plane. */
 int shoal_cluster_read(struct shoal *s, struct shoal_cluster *c);
 
+/*
+ * Tables another node exported (shoalctl table export): a node that joins, or
+ * lost its state, starts from the cluster's tables - previous owners and all -
+ * rather than from nothing, so that it agrees with its peers at once.
+ */
+struct shoal_base_pool {
+	char name[SHOAL_NAME_LEN];
+	struct shoal_bucket *buckets;	/* m of them; expiry in this host's ticks */
+};
+
+struct shoal_base {
+	__u32 m;
+	__u64 seed_digest;
+	struct shoal_base_pool *pools;
+	size_t npools;
+	struct shoal_node *nodes;	/* [SHOAL_MAX_NODES]; F_PEER marks the present ones */
+};
+
+/* Write this node's tables and node entries as JSON; read such a file back. */
+int shoal_base_write(struct shoal *s, FILE *f);
+int shoal_base_read(const char *path, struct shoal_base *b, char *err, size_t len);
+void shoal_base_free(struct shoal_base *b);
+/* Identifies a seed without revealing it. */
+__u64 shoal_seed_digest(const __u64 seed[2]);
+
 struct shoal_apply_opts {
 	__u16 self;		/* this node's id; 0 keeps the current one */
 	bool force;		/* allow a new seed (remaps every flow) */
 	__u64 now_ns;		/* 0 = CLOCK_MONOTONIC now (tests set it) */
+	const struct shoal_base *base;	/* start from these tables, not this node's */
 };
 
 struct shoal_pool_report {
@@ -95,6 +121,8 @@ struct shoal_pool_report {
 	__u64 gen;
 	__u32 moved;
 	__u32 changed;
+	__u32 deferred;		/* buckets kept by their owner while in transition */
+	__u32 in_transition;	/* buckets with a live previous owner afterwards */
 	bool created;
 };
 

@@ -30,17 +30,18 @@
 #define BPF_FS_MAGIC 0xcafe4a11
 #endif
 
-enum map_idx { M_CONF, M_NODES, M_VIPS, M_TABLES, M_POOLS, M_STATS, M_VIPSTATS, M__NR };
+enum map_idx { M_CONF, M_NODES, M_VIPS, M_TABLES, M_POOLS, M_STATS, M_VIPSTATS, M_SYNC, M__NR };
 
 static const char *const map_names[M__NR] = {
 	[M_CONF] = "conf",     [M_NODES] = "nodes", [M_VIPS] = "vips",
 	[M_TABLES] = "tables", [M_POOLS] = "pools", [M_STATS] = "stats",
-	[M_VIPSTATS] = "vipstats",
+	[M_VIPSTATS] = "vipstats", [M_SYNC] = "sync",
 };
 
 struct inner {
 	int fd;
 	struct shoal_bucket *mem;
+	bool fresh;		/* created by a stage, not yet in the tables map */
 };
 
 struct shoal {
@@ -51,6 +52,7 @@ struct shoal {
 	int link_fd;		/* only when created unpinned, or attached by us */
 	int lock_fd;
 	int lock_depth;
+	int sync_inner;		/* what we store into sync[0] to wait for a grace period */
 	volatile struct shoal_conf *conf;
 	struct shoal_node *nodes;
 	struct shoal_vip *vips;
@@ -139,7 +141,7 @@ static void shoal_init_handle(struct shoal *s)
 		s->fd[i] = -1;
 	for (i = 0; i < SHOAL_MAX_POOLS; i++)
 		s->inner[i].fd = -1;
-	s->prog_fd = s->link_fd = s->lock_fd = -1;
+	s->prog_fd = s->link_fd = s->lock_fd = s->sync_inner = -1;
 	s->ncpus = libbpf_num_possible_cpus();
 }
 
@@ -200,13 +202,14 @@ int shoal_create(struct shoal **out, const char *pin_dir, __u32 m)
 			err = shoal_err(-errno, "mkdir %s", pin_dir);
 			goto out;
 		}
+		/* Under the lock, so two creators cannot both pass the check. */
+		err = shoal_lock(s);
+		if (err)
+			goto out;
 		if (shoal_exists(pin_dir)) {
 			err = shoal_err(-EEXIST, "%s already holds a shoal instance", pin_dir);
 			goto out;
 		}
-		err = shoal_lock(s);
-		if (err)
-			goto out;
 	}
 
 	skel = shoal_bpf__open();
@@ -239,7 +242,7 @@ int shoal_create(struct shoal **out, const char *pin_dir, __u32 m)
 			[M_CONF] = skel->maps.data_conf,	[M_NODES] = skel->maps.data_nodes,
 			[M_VIPS] = skel->maps.data_vips,	[M_TABLES] = skel->maps.tables,
 			[M_POOLS] = skel->maps.pools,	[M_STATS] = skel->maps.stats,
-			[M_VIPSTATS] = skel->maps.vipstats,
+			[M_VIPSTATS] = skel->maps.vipstats, [M_SYNC] = skel->maps.sync,
 		};
 
 		for (i = 0; i < M__NR; i++) {
@@ -262,7 +265,12 @@ int shoal_create(struct shoal **out, const char *pin_dir, __u32 m)
 	s->synced = true;
 
 	if (s->pinned) {
-		/* conf last: its pin is what shoal_exists() looks for. */
+		/* prog first, conf last: conf's pin is what shoal_exists() looks for. */
+		err = pin_path(s, "prog", p, sizeof(p));
+		if (!err && bpf_obj_pin(s->prog_fd, p))
+			err = shoal_err(-errno, "pin %s", p);
+		if (err)
+			goto out;
 		for (i = M__NR - 1; i >= 0; i--) {
 			err = pin_path(s, map_names[i], p, sizeof(p));
 			if (!err && bpf_obj_pin(s->fd[i], p))
@@ -270,11 +278,6 @@ int shoal_create(struct shoal **out, const char *pin_dir, __u32 m)
 			if (err)
 				goto unpin;
 		}
-		err = pin_path(s, "prog", p, sizeof(p));
-		if (!err && bpf_obj_pin(s->prog_fd, p))
-			err = shoal_err(-errno, "pin %s", p);
-		if (err)
-			goto unpin;
 		shoal_unlock(s);
 	}
 	shoal_bpf__destroy(skel);
@@ -283,10 +286,13 @@ int shoal_create(struct shoal **out, const char *pin_dir, __u32 m)
 	return 0;
 
 unpin:
-	for (i = 0; i < M__NR; i++) {
+	/* Only what this call pinned: maps above i, and prog. */
+	for (i = i + 1; i < M__NR; i++) {
 		if (pin_path(s, map_names[i], p, sizeof(p)) == 0)
 			unlink(p);
 	}
+	if (pin_path(s, "prog", p, sizeof(p)) == 0)
+		unlink(p);
 out:
 	shoal_bpf__destroy(skel);
 	if (tmpl >= 0)
@@ -308,6 +314,7 @@ static int check_maps(struct shoal *s)
 		[M_POOLS] = { BPF_MAP_TYPE_ARRAY, sizeof(struct shoal_pool), SHOAL_MAX_POOLS },
 		[M_STATS] = { BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(struct shoal_counter), SHOAL_R_MAX },
 		[M_VIPSTATS] = { BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(struct shoal_counter), SHOAL_MAX_VIPS },
+		[M_SYNC] = { BPF_MAP_TYPE_ARRAY_OF_MAPS, sizeof(__u32), 1 },
 	};
 	int i;
 
@@ -418,6 +425,7 @@ static void inner_release(struct shoal *s, int pool)
 		close(in->fd);
 	in->mem = NULL;
 	in->fd = -1;
+	in->fresh = false;
 }
 
 void shoal_close(struct shoal *s)
@@ -444,6 +452,8 @@ void shoal_close(struct shoal *s)
 		close(s->link_fd);
 	if (s->lock_fd >= 0)
 		close(s->lock_fd);
+	if (s->sync_inner >= 0)
+		close(s->sync_inner);
 	free(s);
 }
 
@@ -557,6 +567,13 @@ int shoal_attach(struct shoal *s, const char *ifname, enum shoal_xdp_mode mode)
 			return 0;
 		return shoal_err(-EBUSY, "attach on %s: already attached to ifindex %d", ifname,
 				 cur);
+	}
+	/* A link whose device went away is defunct: drop it so a new one can be pinned. */
+	if (s->link_fd >= 0) {
+		close(s->link_fd);
+		s->link_fd = -1;
+		if (s->pinned && pin_path(s, "link", p, sizeof(p)) == 0)
+			unlink(p);
 	}
 	opts.flags = mode == SHOAL_XDP_GENERIC ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
 	fd = bpf_link_create(s->prog_fd, ifindex, BPF_XDP, &opts);
@@ -707,17 +724,27 @@ int shoal_pool_put(struct shoal *s, __u8 id, const struct shoal_pool *p)
 /* ---- double-buffered tables ---- */
 
 /*
- * A grace period: MEMBARRIER_CMD_GLOBAL waits in synchronize_rcu(), and XDP
- * runs inside an RCU read-side section, so afterwards no program run that
- * could have seen the old copy index is still going.
+ * A grace period. Updating an ARRAY_OF_MAPS element from userspace makes the
+ * kernel wait in synchronize_rcu() before the syscall returns (so that no
+ * program still uses the old inner map), and XDP runs inside an RCU read-side
+ * section: afterwards, no program run that could have seen the old copy index
+ * is still going. The sync map exists for this alone. Should it fail,
+ * membarrier(MEMBARRIER_CMD_GLOBAL) does the same on most kernels.
  */
 static int grace_period(struct shoal *s)
 {
-	if (syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0)) {
-		/* Without membarrier, wait far longer than any XDP run takes. */
-		struct timespec ts = { 0, 50 * 1000 * 1000 };
+	__u32 zero = 0;
 
-		nanosleep(&ts, NULL);
+	if (s->sync_inner < 0)
+		s->sync_inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "sync", sizeof(__u32),
+					       sizeof(__u32), 1, NULL);
+	if (s->sync_inner < 0 ||
+	    bpf_map_update_elem(s->fd[M_SYNC], &zero, &s->sync_inner, BPF_ANY)) {
+		if (syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0)) {
+			struct timespec ts = { 0, 50 * 1000 * 1000 };
+
+			nanosleep(&ts, NULL);
+		}
 	}
 	s->synced = true;
 	return 0;
@@ -749,6 +776,7 @@ static int inner_get(struct shoal *s, __u8 pool, bool create)
 		in->fd = create_table_map(s->m, name);
 		if (in->fd < 0)
 			return in->fd;
+		in->fresh = true;
 	} else {
 		return -ENOENT;
 	}
@@ -782,8 +810,7 @@ int shoal_table_stage(struct shoal *s, __u8 pool, const struct shoal_bucket *b)
 {
 	size_t bytes = sizeof(*b) * s->m;
 	struct inner *in;
-	__u32 k = pool, copy;
-	bool fresh;
+	__u32 copy;
 	int err;
 
 	if (pool >= SHOAL_MAX_POOLS)
@@ -792,24 +819,33 @@ int shoal_table_stage(struct shoal *s, __u8 pool, const struct shoal_bucket *b)
 	if (err)
 		return err;
 	err = inner_get(s, pool, false);
-	fresh = err == -ENOENT;
-	if (fresh)
+	if (err == -ENOENT)
 		err = inner_get(s, pool, true);
 	if (err)
 		return err;
 	in = &s->inner[pool];
 	copy = s->conf->pool_copy[pool] & 1;
-	if (fresh) {
-		/* Nobody reads it yet: fill both copies, then publish. */
+	if (in->fresh) {
+		/* Nobody reads it until shoal_commit() publishes it: fill both copies. */
 		memcpy(in->mem, b, bytes);
 		memcpy(in->mem + s->m, b, bytes);
-		if (bpf_map_update_elem(s->fd[M_TABLES], &k, &in->fd, BPF_ANY))
-			return shoal_err(-errno, "install pool %u table", pool);
 		return 0;
 	}
 	memcpy(in->mem + (size_t)(copy ^ 1) * s->m, b, bytes);
 	s->staged_pools |= 1ULL << pool;
 	return 0;
+}
+
+void shoal_stage_abort(struct shoal *s)
+{
+	int i;
+
+	for (i = 0; i < SHOAL_MAX_POOLS; i++) {
+		if (s->inner[i].fresh)
+			inner_release(s, i);
+	}
+	s->staged_pools = 0;
+	s->staged_vips = false;
 }
 
 int shoal_table_drop(struct shoal *s, __u8 pool)
@@ -849,9 +885,21 @@ int shoal_vips_stage(struct shoal *s, const struct shoal_vip *slots)
 
 int shoal_commit(struct shoal *s)
 {
+	bool fresh = false;
 	int i;
 
-	if (!s->staged_pools && !s->staged_vips)
+	/* New pools' tables appear whole (their maps were filled at stage). */
+	for (i = 0; i < SHOAL_MAX_POOLS; i++) {
+		__u32 k = (__u32)i;
+
+		if (!s->inner[i].fresh)
+			continue;
+		if (bpf_map_update_elem(s->fd[M_TABLES], &k, &s->inner[i].fd, BPF_ANY))
+			return shoal_err(-errno, "install pool %d table", i);
+		s->inner[i].fresh = false;
+		fresh = true;
+	}
+	if (!s->staged_pools && !s->staged_vips && !fresh)
 		return 0;
 	for (i = 0; i < SHOAL_MAX_POOLS; i++) {
 		volatile __u8 *c = &s->conf->pool_copy[i];

@@ -187,8 +187,26 @@ int bucket_in_transition(const struct shoal_bucket *b, __u32 now)
 	return 0;
 }
 
+static bool is_eligible(const __u64 *eligible, __u16 id)
+{
+	return id < SHOAL_MAX_NODES && (eligible[id / 64] >> (id % 64)) & 1;
+}
+
+/* Handing a bucket back to a live previous owner swaps places, and deepens no chain. */
+static bool is_live_prev(const struct shoal_bucket *b, __u16 id, __u32 now)
+{
+	int i;
+
+	for (i = 0; i < SHOAL_MAX_PREV && b->prev[i]; i++) {
+		if (b->prev[i] == id && !expired(b->expire[i], now))
+			return true;
+	}
+	return false;
+}
+
 void table_merge(const struct shoal_bucket *old, const __u16 *owners, __u32 m, __u32 now,
-		 __u32 expire, struct shoal_bucket *out, struct table_diff *diff)
+		 __u32 expire, const __u64 *eligible, struct shoal_bucket *out,
+		 struct table_diff *diff)
 {
 	static const struct shoal_bucket none;
 	__u32 b;
@@ -198,6 +216,12 @@ void table_merge(const struct shoal_bucket *old, const __u16 *owners, __u32 m, _
 		const struct shoal_bucket *o = old ? &old[b] : &none;
 		struct shoal_bucket n = { .owner = owners[b] };
 		int i, j, k = 0;
+
+		if (eligible && o->owner && n.owner != o->owner && bucket_in_transition(o, now) &&
+		    is_eligible(eligible, o->owner) && !is_live_prev(o, n.owner, now)) {
+			n.owner = o->owner;
+			diff->deferred++;
+		}
 
 		if (o->owner && o->owner != n.owner) {
 			n.prev[k] = o->owner;

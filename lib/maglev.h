@@ -24,6 +24,7 @@ int maglev_build(const struct maglev_node *nodes, size_t n, const __u64 seed[2],
 struct table_diff {
 	__u32 moved;	/* buckets whose owner changed */
 	__u32 changed;	/* buckets whose bytes changed (owner, chain or expiry) */
+	__u32 deferred;	/* buckets kept by their owner while in transition */
 };
 
 /*
@@ -31,9 +32,19 @@ struct table_diff {
  * changes hands pushes its old owner to the front of the previous-owner
  * list with the given expiry; expired entries, duplicates and the new owner
  * itself leave the list; the oldest falls off when it is full.
+ *
+ * With `eligible` (a bitmap of node ids that may own buckets), a bucket still
+ * in transition keeps its owner while that owner stays eligible, instead of
+ * moving on to a third node: that would push the first previous owner one
+ * place down the chain, where a frame that first lands on an uninvolved node
+ * can no longer reach it within the two-hop bound. Moving back to a live
+ * previous owner only swaps places and goes ahead. Kept buckets follow the
+ * Maglev table at the first change after their window ends; diff->deferred
+ * counts them.
  */
 void table_merge(const struct shoal_bucket *old, const __u16 *owners, __u32 m, __u32 now,
-		 __u32 expire, struct shoal_bucket *out, struct table_diff *diff);
+		 __u32 expire, const __u64 *eligible, struct shoal_bucket *out,
+		 struct table_diff *diff);
 
 /* True when the bucket has a previous owner live at `now`. */
 int bucket_in_transition(const struct shoal_bucket *b, __u32 now);

@@ -61,9 +61,10 @@ int shoal_pool_put(struct shoal *s, __u8 id, const struct shoal_pool *p);
 
 /*
  * Bucket tables and the VIP table are double buffered. _read() copies the
- * active copy; _stage() writes the inactive one; shoal_commit() flips the
- * staged ones and waits an RCU grace period (membarrier), after which no
- * packet still reads the old copies and they may be staged again.
+ * active copy; _stage() writes the inactive one (a new pool's table goes into
+ * a new map, published at commit); shoal_commit() publishes and flips the
+ * staged ones and waits an RCU grace period, after which no packet still
+ * reads the old copies and they may be staged again.
  */
 int shoal_table_read(struct shoal *s, __u8 pool, struct shoal_bucket *out);
 int shoal_table_stage(struct shoal *s, __u8 pool, const struct shoal_bucket *b);
@@ -71,6 +72,8 @@ int shoal_table_drop(struct shoal *s, __u8 pool);
 int shoal_vips_read(struct shoal *s, struct shoal_vip *slots);
 int shoal_vips_stage(struct shoal *s, const struct shoal_vip *slots);
 int shoal_commit(struct shoal *s);
+/* Forget what was staged (after a failure before the commit). */
+void shoal_stage_abort(struct shoal *s);
 
 /* Counters, summed over CPUs. */
 int shoal_stats_read(struct shoal *s, struct shoal_counter out[SHOAL_R_MAX]);

@@ -77,8 +77,10 @@ check "flow: a non-VIP destination passes untouched" sh -c \
 check "flow: bad endpoint is a usage error" rc_is 2 "$S" flow tcp 1.2.3.4 198.51.100.10:80
 check "flow from a peer on hop 2 is always passed" sh -c \
 	"$S -j flow tcp 198.18.0.5:$remote_port 198.51.100.10:80 from node-b hop 2 | jq -e '.packets[0].reason == \"pass_hop_limit\"'"
+# (The interface's own chatter - IPv6 router solicitations - may move the non-IP and
+# non-VIP counters meanwhile; a probe would move VIP ones.)
 check "flow does not move counters" sh -c \
-	"a=\$($S -j stats | jq '[.[].packets] | add'); $S flow tcp 198.18.0.5:1 198.51.100.10:80 >/dev/null; b=\$($S -j stats | jq '[.[].packets] | add'); [ \"\$a\" = \"\$b\" ]"
+	"a=\$($S -j stats | jq '[to_entries[] | select(.key != \"pass_not_ip\" and .key != \"pass_not_vip\") | .value.packets] | add'); $S flow tcp 198.18.0.5:1 198.51.100.10:80 >/dev/null; b=\$($S -j stats | jq '[to_entries[] | select(.key != \"pass_not_ip\" and .key != \"pass_not_vip\") | .value.packets] | add'); [ \"\$a\" = \"\$b\" ]"
 
 check "drain moves node-b's buckets away and keeps it as previous owner" sh -c \
 	"$S node drain node-b >/dev/null && $S -j table show | jq -e '.[0].nodes[] | select(.node == \"node-b\") | .buckets == 0 and .previous_owner_of > 0'"

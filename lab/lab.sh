@@ -1,0 +1,559 @@
+#!/bin/bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#
+# The shoal lab: a cluster in network namespaces on one machine.
+#
+#   client ──► router (ECMP over the nodes) ──► switch (a bridge) ──► node 1..N
+#
+# Every node has the VIP on its loopback (ARP suppressed), shoal attached
+# natively to its uplink, nginx answering with the node's name and a socat
+# echo service for long-lived connections. Replies go from the node straight
+# to the router (direct server return).
+#
+# As a command:  lab/lab.sh up [--nodes N] [--nexthops ecmp|resilient]
+#                lab/lab.sh down | status | config
+#                lab/lab.sh exec NODE|client|router CMD...
+#                lab/lab.sh shoalctl NODE ARGS...
+# As a library:  . lab/lab.sh; lab_up 4 ecmp; lab_node_exec 2 ip a; lab_down
+#
+# Everything lives in namespaces named shl-* and under $LAB_RUN; `down`
+# removes all of it and is safe to run any time, twice, or after a failure.
+
+LAB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+LAB_RUN=${LAB_RUN:-/run/shoal-lab}
+LAB_BPF=$LAB_RUN/bpf
+SHOALCTL=${SHOALCTL:-$LAB_ROOT/build/shoalctl}
+LAB_STREAM=${LAB_STREAM:-$LAB_ROOT/build/lab/shoal-stream}
+LAB_XDP_PASS=${LAB_XDP_PASS:-$LAB_ROOT/build/lab/xdp_pass.bpf.o}
+
+NS_CLIENT=shl-client
+NS_ROUTER=shl-router
+NS_SW=shl-sw
+
+# Addresses: only inside the namespaces, from 198.18.0.0/15 (TESTBED.md).
+LAB_SEG=198.18.0		# the segment: node i is .i, the router .254
+LAB_RTR=198.18.0.254
+LAB_CLI_NET=198.18.250		# router .1, client .2
+LAB_SRC_NET=198.18.251		# client source addresses .1 .. .$LAB_NSRC
+LAB_NSRC=16
+LAB_VIP=198.18.200.10
+LAB_HTTP_PORT=80
+LAB_STREAM_PORT=9000
+LAB_SEED=6c61622d73686f616c2d736565642121	# fixed, so runs are comparable
+LAB_MAX_NODES=16
+
+lab_log() { printf 'lab: %s\n' "$*" >&2; }
+lab_die() { lab_log "error: $*"; return 1; }
+
+lab_node_ns() { echo "shl-n$1"; }
+lab_node_name() { echo "n$1"; }
+lab_node_ip() { echo "$LAB_SEG.$1"; }
+lab_node_mac() { printf '02:5b:00:00:00:%02x' "$1"; }
+
+lab_exec() { # NS CMD...
+	local ns=$1
+	shift
+	ip netns exec "$ns" "$@"
+}
+lab_node_exec() { local i=$1; shift; ip netns exec "$(lab_node_ns "$i")" "$@"; }
+lab_client() { ip netns exec "$NS_CLIENT" "$@"; }
+lab_router() { ip netns exec "$NS_ROUTER" "$@"; }
+lab_shoalctl() { local i=$1; shift; lab_node_exec "$i" "$SHOALCTL" -P "$LAB_BPF/$(lab_node_name "$i")" "$@"; }
+
+# The lab's node list: "index weight state" lines; state is active, drained or removed.
+lab_nodes_file() { echo "$LAB_RUN/nodes"; }
+lab_nodes() { # indices of nodes in the cluster (not removed)
+	awk '$3 != "removed" { print $1 }' "$(lab_nodes_file)" 2>/dev/null
+}
+lab_all_nodes() { awk '{ print $1 }' "$(lab_nodes_file)" 2>/dev/null; }
+lab_node_field() { awk -v i="$1" -v f="$2" '$1 == i { print $f }' "$(lab_nodes_file)"; }
+lab_node_set() { # INDEX FIELD VALUE
+	local f
+	f=$(lab_nodes_file)
+	awk -v i="$1" -v k="$2" -v v="$3" '$1 == i { $k = v } { print }' "$f" >"$f.new" && mv "$f.new" "$f"
+}
+
+# ---- the veth settings real NICs do not need, all in one place ----
+
+# A traffic source's own TCP stack leaves checksums to the NIC (CHECKSUM_PARTIAL). A
+# frame shoal bounces with XDP_TX has lost that note, and the receiver would drop it
+# for a bad checksum: sources compute checksums in software instead.
+lab_veth_source() { # NS DEV
+	ip netns exec "$1" ethtool -K "$2" tx off >/dev/null
+}
+
+# XDP_TX on a veth is delivered only if the peer veth runs an XDP program too; the
+# switch ports run one that passes everything. (Do not enable GRO there: with it the
+# frames count as sent but never reach the bridge.)
+lab_veth_xdp_peer() { # NS DEV
+	ip -n "$1" link set dev "$2" xdpdrv obj "$LAB_XDP_PASS" sec xdp
+}
+
+# ---- pieces ----
+
+lab_bpffs() {
+	mkdir -p "$LAB_BPF"
+	mountpoint -q "$LAB_BPF" || mount -t bpf -o mode=0700 bpf "$LAB_BPF"
+}
+
+lab_port() { # NAME(ns-side dev) NS PEER_NAME: a veth whose other end is a switch port
+	local dev=$1 ns=$2 port=$3 mac=${4:-}
+	ip link add "$port" netns "$NS_SW" type veth peer name "$dev" netns "$ns" ${mac:+address $mac} || return
+	ip -n "$NS_SW" link set "$port" master br0 up || return
+	lab_veth_xdp_peer "$NS_SW" "$port" || return
+	ip -n "$ns" link set "$dev" up
+}
+
+lab_nginx_conf() { # INDEX
+	local i=$1 name dir
+	name=$(lab_node_name "$i")
+	dir=$LAB_RUN/$name
+	cat <<EOF
+# nginx for lab node $name: answers every request with the node's name.
+worker_processes 1;
+daemon on;
+pid $dir/nginx.pid;
+error_log $dir/nginx.error.log warn;
+events { worker_connections 4096; }
+http {
+	access_log off;
+	client_body_temp_path $dir/body;
+	proxy_temp_path $dir/proxy;
+	fastcgi_temp_path $dir/fastcgi;
+	uwsgi_temp_path $dir/uwsgi;
+	scgi_temp_path $dir/scgi;
+	keepalive_requests 1000000;
+	server {
+		listen $LAB_HTTP_PORT reuseport backlog=4096;
+		location / {
+			add_header X-Node $name always;
+			default_type text/plain;
+			return 200 "$name\n";
+		}
+	}
+}
+EOF
+}
+
+lab_node_services() { # INDEX: nginx and the socat echo service
+	local i=$1 name dir
+	name=$(lab_node_name "$i")
+	dir=$LAB_RUN/$name
+	mkdir -p "$dir"
+	lab_nginx_conf "$i" >"$dir/nginx.conf"
+	lab_node_exec "$i" nginx -c "$dir/nginx.conf" || return
+	# The stream service greets with the node's name, then echoes.
+	lab_node_exec "$i" setsid socat -lf "$dir/socat.log" \
+		TCP-LISTEN:$LAB_STREAM_PORT,fork,reuseaddr,backlog=1024 \
+		SYSTEM:"echo $name; exec cat" </dev/null >/dev/null 2>&1 &
+	# Ready when both listen; bounded.
+	local n=0
+	until lab_node_exec "$i" ss -Hltn "sport = :$LAB_STREAM_PORT" | grep -q LISTEN &&
+		lab_node_exec "$i" ss -Hltn "sport = :$LAB_HTTP_PORT" | grep -q LISTEN; do
+		n=$((n + 1))
+		[ $n -gt 100 ] && { lab_die "node $name: services did not start"; return 1; }
+		sleep 0.05
+	done
+}
+
+lab_node_create() { # INDEX
+	local i=$1 ns name
+	ns=$(lab_node_ns "$i")
+	name=$(lab_node_name "$i")
+	ip netns add "$ns" || return
+	lab_port eth0 "$ns" "sw-$name" "$(lab_node_mac "$i")" || return
+	ip -n "$ns" link set lo up
+	ip -n "$ns" addr add "$(lab_node_ip "$i")/24" dev eth0
+	ip -n "$ns" route add default via "$LAB_RTR"
+	# The VIP on loopback; the node must not answer ARP for it (IPVS "DR" style).
+	ip -n "$ns" addr add "$LAB_VIP/32" dev lo
+	lab_node_exec "$i" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2 \
+		net.ipv4.conf.eth0.arp_ignore=1 net.ipv4.conf.eth0.arp_announce=2 \
+		net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.eth0.rp_filter=0 \
+		net.ipv4.tcp_syncookies=1 net.core.somaxconn=4096 || return
+	lab_veth_source "$ns" eth0
+	lab_node_services "$i"
+}
+
+lab_router_nexthops() { # MODE INDICES...: the VIP's route over these nodes
+	local mode=$1 i args="" group=""
+	shift
+	[ $# -gt 0 ] || { lab_die "no next hops"; return 1; }
+	if [ "$mode" = resilient ]; then
+		for i in "$@"; do
+			ip -n "$NS_ROUTER" nexthop replace id "$i" via "$(lab_node_ip "$i")" dev r-seg || return
+			group="$group${group:+/}$i"
+		done
+		ip -n "$NS_ROUTER" nexthop replace id 1000 group "$group" type resilient buckets 128 ||
+			return
+		ip -n "$NS_ROUTER" route replace "$LAB_VIP/32" nhid 1000
+	else
+		for i in "$@"; do
+			args="$args nexthop via $(lab_node_ip "$i") dev r-seg"
+		done
+		# shellcheck disable=SC2086
+		ip -n "$NS_ROUTER" route replace "$LAB_VIP/32" $args
+	fi
+}
+
+# The cluster config, from the node list.
+lab_config() {
+	local i w s
+	cat <<EOF
+# Generated by lab/lab.sh for the lab's current membership.
+cluster:
+  seed: $LAB_SEED
+  buckets: 65537
+  drain: 10m
+nodes:
+EOF
+	while read -r i w s; do
+		[ "$s" = removed ] && continue
+		printf '  - { name: %s, id: %d, mac: "%s", address: %s, weight: %s, state: %s }\n' \
+			"$(lab_node_name "$i")" "$i" "$(lab_node_mac "$i")" "$(lab_node_ip "$i")" "$w" "$s"
+	done <"$(lab_nodes_file)"
+	cat <<EOF
+vips:
+  - { address: $LAB_VIP, port: $LAB_HTTP_PORT, protocol: tcp }
+  - { address: $LAB_VIP, port: $LAB_STREAM_PORT, protocol: tcp }
+EOF
+}
+
+# Push the config to every node that runs shoal (removed ones too: they retire).
+# A node without state yet (joining) goes first, starting from a peer's exported
+# tables: it then knows the previous owners its peers know, and it is ready
+# before any peer forwards it a frame. (The router sends it nothing yet.)
+# With an index argument, that node is skipped (it keeps a stale table).
+lab_push() { # [SKIP_INDEX]
+	local skip=${1:-} i fresh="" peer="" old=""
+	lab_config >"$LAB_RUN/cluster.yaml"
+	for i in $(lab_all_nodes); do
+		[ "$i" = "$skip" ] && continue
+		if [ -e "$LAB_BPF/$(lab_node_name "$i")/conf" ]; then
+			old="$old $i"
+			[ -z "$peer" ] && peer=$i
+		else
+			fresh="$fresh $i"
+		fi
+	done
+	rm -f "$LAB_RUN/base.json"
+	if [ -n "$fresh" ] && [ -n "$peer" ]; then
+		lab_shoalctl "$peer" table export "$LAB_RUN/base.json" || return
+	fi
+	for i in $fresh $old; do
+		set --
+		case " $fresh " in
+		*" $i "*) [ -e "$LAB_RUN/base.json" ] && set -- base "$LAB_RUN/base.json" ;;
+		esac
+		lab_shoalctl "$i" apply "$LAB_RUN/cluster.yaml" "$@" >/dev/null || {
+			lab_die "apply on $(lab_node_name "$i") failed"
+			return 1
+		}
+	done
+}
+
+lab_router_sync() { # the router's next hops = the cluster's nodes (not removed)
+	# shellcheck disable=SC2046
+	lab_router_nexthops "$(cat "$LAB_RUN/mode")" $(lab_nodes)
+}
+
+# ---- up, down ----
+
+lab_check_tools() {
+	local t missing=""
+	for t in ip ethtool nginx socat curl ss jq bpftool; do
+		command -v "$t" >/dev/null 2>&1 || missing="$missing $t"
+	done
+	for t in "$SHOALCTL" "$LAB_STREAM" "$LAB_XDP_PASS"; do
+		[ -e "$t" ] || missing="$missing $t"
+	done
+	[ -z "$missing" ] || { lab_die "missing:$missing (run: make deps && make)"; return 1; }
+}
+
+lab_up() { # [NODES] [ecmp|resilient]
+	local n=${1:-4} mode=${2:-ecmp} i s
+	case "$n" in '' | *[!0-9]*) lab_die "nodes: '$n' is not a number"; return 1 ;; esac
+	[ "$n" -ge 2 ] && [ "$n" -le "$LAB_MAX_NODES" ] || {
+		lab_die "nodes: 2 to $LAB_MAX_NODES"
+		return 1
+	}
+	case "$mode" in ecmp | resilient) ;; *) lab_die "nexthops: ecmp or resilient"; return 1 ;; esac
+	lab_check_tools || return
+	lab_down
+	mkdir -p "$LAB_RUN" && chmod 0700 "$LAB_RUN" || return
+	echo "$mode" >"$LAB_RUN/mode"
+	: >"$(lab_nodes_file)"
+	lab_bpffs || { lab_down; return 1; }
+
+	if ! {
+		ip netns add "$NS_SW" && ip netns add "$NS_ROUTER" && ip netns add "$NS_CLIENT" &&
+			ip -n "$NS_SW" link add br0 type bridge && ip -n "$NS_SW" link set br0 up &&
+			ip -n "$NS_SW" link set lo up &&
+			lab_port r-seg "$NS_ROUTER" sw-router &&
+			ip link add r-cli netns "$NS_ROUTER" type veth peer name c-up netns "$NS_CLIENT" &&
+			ip -n "$NS_ROUTER" link set lo up && ip -n "$NS_ROUTER" link set r-cli up &&
+			ip -n "$NS_CLIENT" link set lo up && ip -n "$NS_CLIENT" link set c-up up &&
+			ip -n "$NS_ROUTER" addr add "$LAB_RTR/24" dev r-seg &&
+			ip -n "$NS_ROUTER" addr add "$LAB_CLI_NET.1/24" dev r-cli &&
+			ip -n "$NS_CLIENT" addr add "$LAB_CLI_NET.2/24" dev c-up &&
+			ip -n "$NS_CLIENT" route add default via "$LAB_CLI_NET.1" &&
+			ip -n "$NS_ROUTER" route add "$LAB_SRC_NET.0/24" via "$LAB_CLI_NET.2" &&
+			lab_router sysctl -qw net.ipv4.ip_forward=1 net.ipv4.fib_multipath_hash_policy=1 \
+				net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.r-seg.rp_filter=0 &&
+			lab_client sysctl -qw net.ipv4.ip_local_port_range="20000 60999" &&
+			lab_veth_source "$NS_CLIENT" c-up && lab_veth_source "$NS_ROUTER" r-seg &&
+			lab_veth_source "$NS_ROUTER" r-cli
+	}; then
+		lab_die "building the client, router and switch failed"
+		lab_down
+		return 1
+	fi
+	for s in $(seq 1 "$LAB_NSRC"); do
+		ip -n "$NS_CLIENT" addr add "$LAB_SRC_NET.$s/32" dev lo
+	done
+	for i in $(seq 1 "$n"); do
+		echo "$i 100 active" >>"$(lab_nodes_file)"
+		lab_node_create "$i" || { lab_die "node $i failed"; lab_down; return 1; }
+	done
+	lab_push || { lab_down; return 1; }
+	lab_router_sync || { lab_down; return 1; }
+	lab_wait_vip || { lab_down; return 1; }
+	lab_log "up: $n nodes, $mode next hops, VIP $LAB_VIP (http :$LAB_HTTP_PORT, stream :$LAB_STREAM_PORT)"
+}
+
+# The cluster serves when a request through the router is answered (bounded).
+lab_wait_vip() {
+	local n=0
+	until lab_client curl -s -o /dev/null --max-time 2 "http://$LAB_VIP:$LAB_HTTP_PORT/"; do
+		n=$((n + 1))
+		[ $n -gt 50 ] && { lab_die "the VIP does not answer"; return 1; }
+		sleep 0.1
+	done
+}
+
+lab_down() {
+	local ns pid i
+	for ns in $(ip netns list 2>/dev/null | awk '{ print $1 }' | grep '^shl-'); do
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do
+			kill "$pid" 2>/dev/null
+		done
+	done
+	# Give them a moment, bounded, then insist.
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		pid=""
+		for ns in $(ip netns list 2>/dev/null | awk '{ print $1 }' | grep '^shl-'); do
+			pid="$pid$(ip netns pids "$ns" 2>/dev/null)"
+		done
+		[ -z "$pid" ] && break
+		sleep 0.1
+	done
+	for ns in $(ip netns list 2>/dev/null | awk '{ print $1 }' | grep '^shl-'); do
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do
+			kill -9 "$pid" 2>/dev/null
+		done
+	done
+	if [ -d "$LAB_BPF" ]; then
+		for i in "$LAB_BPF"/*; do
+			[ -d "$i" ] && SHOAL_PIN="$i" "$SHOALCTL" detach >/dev/null 2>&1
+		done
+		umount "$LAB_BPF" 2>/dev/null
+	fi
+	for ns in $(ip netns list 2>/dev/null | awk '{ print $1 }' | grep '^shl-'); do
+		ip netns del "$ns" 2>/dev/null
+	done
+	rm -rf "$LAB_RUN"
+	return 0
+}
+
+lab_status() {
+	local i
+	[ -f "$(lab_nodes_file)" ] || { echo "lab: down"; return 0; }
+	echo "lab: up, $(cat "$LAB_RUN/mode") next hops, VIP $LAB_VIP"
+	while read -r i w s; do
+		printf '  %-4s %-15s weight %-5s %s\n' "$(lab_node_name "$i")" "$(lab_node_ip "$i")" "$w" "$s"
+	done <"$(lab_nodes_file)"
+	lab_router ip route show "$LAB_VIP"
+}
+
+# ---- changes to a running cluster (each keeps every connection) ----
+
+lab_drain() { lab_node_set "$1" 3 drained && lab_push; }
+lab_undrain() { lab_node_set "$1" 3 active && lab_push; }
+lab_set_weight() { lab_node_set "$1" 2 "$2" && lab_push; }
+
+# Add a node: everyone learns of it before any frame comes from it or for it, then
+# the router sends it traffic.
+lab_add_node() {
+	local i
+	i=$(($(lab_all_nodes | sort -n | tail -1) + 1))
+	[ "$i" -le "$LAB_MAX_NODES" ] || { lab_die "at most $LAB_MAX_NODES nodes"; return 1; }
+	lab_node_create "$i" || return
+	echo "$i 100 active" >>"$(lab_nodes_file)"
+	lab_push && lab_router_sync && echo "$i"
+}
+
+# Remove a node: the router stops sending it traffic first; then the cluster hands its
+# buckets over, keeping it as their previous owner while its connections drain.
+lab_remove_node() {
+	lab_node_set "$1" 3 removed || return
+	lab_router_sync && lab_push
+}
+
+# A node dies abruptly: its link goes down.
+lab_crash_node() { ip -n "$NS_SW" link set "sw-$(lab_node_name "$1")" down; }
+
+# ---- clients ----
+
+# N HTTP requests, each on a new connection, spread over the client's source addresses.
+# Prints one line per request: "<http code> <node>"; failures print "000 -".
+lab_http() { # N
+	local n=${1:-100} per s i pids="" out
+	per=$(((n + LAB_NSRC - 1) / LAB_NSRC))
+	out=$(mktemp -d)
+	for s in $(seq 1 "$LAB_NSRC"); do
+		[ $(((s - 1) * per)) -ge "$n" ] && break
+		i=$per
+		[ $((s * per)) -gt "$n" ] && i=$((n - (s - 1) * per))
+		(
+			set --
+			for _ in $(seq 1 "$i"); do set -- "$@" -o /dev/null "http://$LAB_VIP:$LAB_HTTP_PORT/"; done
+			lab_client curl -s --interface "$LAB_SRC_NET.$s" -H 'Connection: close' \
+				--connect-timeout 3 --max-time 6 -w '%{http_code} %header{x-node}\n' "$@"
+		) >"$out/$s" 2>/dev/null &
+		pids="$pids $!"
+	done
+	# shellcheck disable=SC2086
+	wait $pids
+	cat "$out"/* | awk '{ if ($2 == "") $2 = "-"; print $1, $2 }'
+	rm -rf "$out"
+}
+
+# Summarise lab_http output: "total ok failed node=count ...".
+lab_http_summary() {
+	awk '{ t++; if ($1 == 200) { ok++; c[$2]++ } else f++ }
+	     END { printf "%d %d %d", t, ok, f; for (k in c) printf " %s=%d", k, c[k]; printf "\n" }'
+}
+
+# Long-lived streams: started in the background, status in $LAB_RUN/stream.json.
+lab_stream_start() { # CONNS [extra shoal-stream options]
+	local n=${1:-200} s args=""
+	shift
+	for s in $(seq 1 "$LAB_NSRC"); do args="$args -s $LAB_SRC_NET.$s"; done
+	rm -f "$LAB_RUN/stream.json"
+	# A simple command, not a function: $! must be the client itself (ip netns exec execs it).
+	# shellcheck disable=SC2086
+	ip netns exec "$NS_CLIENT" "$LAB_STREAM" -n "$n" $args -o "$LAB_RUN/stream.json" "$@" \
+		"$LAB_VIP:$LAB_STREAM_PORT" >/dev/null 2>&1 &
+	echo $! >"$LAB_RUN/stream.pid"
+}
+
+lab_stream_status() { # refreshes and prints the status JSON
+	local pid n=0 before
+	pid=$(cat "$LAB_RUN/stream.pid" 2>/dev/null) || return 1
+	# The client writes its first status once all connections are started.
+	while [ ! -s "$LAB_RUN/stream.json" ] && [ $n -lt 100 ] && kill -0 "$pid" 2>/dev/null; do
+		sleep 0.05
+		n=$((n + 1))
+	done
+	n=0
+	before=$(stat -c %Y.%N "$LAB_RUN/stream.json" 2>/dev/null)
+	kill -USR1 "$pid" 2>/dev/null || { cat "$LAB_RUN/stream.json"; return; }
+	while [ "$(stat -c %Y.%N "$LAB_RUN/stream.json" 2>/dev/null)" = "$before" ] && [ $n -lt 50 ]; do
+		sleep 0.02
+		n=$((n + 1))
+	done
+	cat "$LAB_RUN/stream.json"
+}
+
+# Wait until every live stream has made `more` further round trips (bounded by tries).
+lab_stream_progress() { # MORE [MAX_SECONDS]
+	local more=${1:-5} max=${2:-60} base cur t=0
+	base=$(lab_stream_status | jq .echoes)
+	while :; do
+		sleep 0.5
+		t=$((t + 1))
+		cur=$(lab_stream_status)
+		# Every live connection advanced: the slowest's count grew by `more` since base/alive.
+		[ "$(echo "$cur" | jq --argjson b "$base" --argjson m "$more" \
+			'.echoes - $b >= .alive * $m and .alive > 0')" = true ] && return 0
+		[ $t -ge $((max * 2)) ] && return 1
+	done
+}
+
+# Wait until all streams are established and greeted (bounded).
+lab_stream_ready() { # CONNS [MAX_SECONDS]
+	local n=$1 max=${2:-30} t=0 st
+	while :; do
+		st=$(lab_stream_status)
+		[ "$(echo "$st" | jq --argjson n "$n" '.established + .failed_connect >= $n and .min_echoes_alive > 0')" = true ] &&
+			return 0
+		t=$((t + 1))
+		[ $t -ge $((max * 5)) ] && return 1
+		sleep 0.2
+	done
+}
+
+lab_stream_stop() {
+	local pid n=0
+	pid=$(cat "$LAB_RUN/stream.pid" 2>/dev/null) || return 0
+	kill -TERM "$pid" 2>/dev/null
+	while kill -0 "$pid" 2>/dev/null && [ $n -lt 50 ]; do
+		sleep 0.1
+		n=$((n + 1))
+	done
+	kill -9 "$pid" 2>/dev/null
+	rm -f "$LAB_RUN/stream.pid"
+	cat "$LAB_RUN/stream.json" 2>/dev/null
+}
+
+# ---- command line ----
+
+lab_usage() {
+	cat <<EOF
+Usage: lab/lab.sh up [--nodes N] [--nexthops ecmp|resilient]   build the lab (N = 2..$LAB_MAX_NODES, default 4)
+       lab/lab.sh down                                          remove everything (idempotent)
+       lab/lab.sh status                                        nodes and the router's route
+       lab/lab.sh config                                        the cluster config the nodes run
+       lab/lab.sh exec NODE|client|router CMD...                run a command in a namespace
+       lab/lab.sh shoalctl NODE ARGS...                         shoalctl on node NODE (1..N)
+Needs root, and the build (make).
+EOF
+}
+
+lab_main() {
+	local cmd=${1:-}
+	[ $# -gt 0 ] && shift
+	case "$cmd" in
+	up)
+		local n=4 mode=ecmp
+		while [ $# -gt 0 ]; do
+			case "$1" in
+			--nodes) n=$2; shift 2 ;;
+			--nexthops) mode=$2; shift 2 ;;
+			*) lab_usage >&2; return 2 ;;
+			esac
+		done
+		lab_up "$n" "$mode"
+		;;
+	down) lab_down ;;
+	status) lab_status ;;
+	config) lab_config ;;
+	exec)
+		local who=$1
+		shift
+		case "$who" in
+		client) lab_client "$@" ;;
+		router) lab_router "$@" ;;
+		*) lab_node_exec "$who" "$@" ;;
+		esac
+		;;
+	shoalctl) lab_shoalctl "$@" ;;
+	-h | --help | help) lab_usage ;;
+	*) lab_usage >&2; return 2 ;;
+	esac
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	[ "$(id -u)" = 0 ] || { echo "lab: needs root" >&2; exit 1; }
+	lab_main "$@"
+fi
