@@ -94,11 +94,25 @@ check "vip add twice is refused" rc_is 1 "$S" vip add 198.51.100.20:8080/tcp
 check "vip del" sh -c \
 	"$S vip del 198.51.100.20:8080/tcp >/dev/null && ! $S vip list | grep -q 8080"
 check "malformed vip is a usage error" rc_is 2 "$S" vip add 198.51.100.20/tcp
+check "an IPv6 VIP needs brackets" rc_is 2 "$S" vip add 2001:db8::1:443/tcp
+check "a bad bucket range is a usage error" rc_is 2 "$S" table show buckets abc
+check "hop without from is a usage error" rc_is 2 "$S" flow tcp 198.18.0.5:1 198.51.100.10:80 hop 2
+check "concurrent edits are all kept" sh -c \
+	"for p in 8001 8002 8003 8004; do $S vip add 198.51.100.30:\$p/tcp >/dev/null & done; wait;
+	 [ \$($S -j vip list | jq '[.[] | select(.address == \"198.51.100.30\")] | length') -eq 4 ]"
+check "table export names the format, the owners and the nodes" sh -c \
+	"$S table export $tmp/export.json && jq -e '.format == \"shoal-tables\" and (.pools[0].owners | length) == 65537 and (.nodes | length) >= 4' $tmp/export.json"
 check "JSON errors go to stderr as {\"error\": ...}" sh -c \
 	"$S -j vip del 203.0.113.1:1/udp 2>&1 >/dev/null | jq -e '.error | test(\"not a VIP\")'"
 check "stats names every reason" sh -c "$S -j stats | jq -e 'has(\"tx_owner\") and has(\"drop_peer\") and has(\"pass_not_vip\")'"
 check "remove keeps the node while it drains" sh -c \
 	"$S node remove node-d >/dev/null; $S node list | grep -q node-c"
+# The uplink disappears and comes back: apply attaches to it again.
+ip link del v0 2>/dev/null
+ip link add v0 address 02:00:00:00:00:01 type veth peer name v1 address 02:00:00:00:00:99
+ip link set v0 up && ip link set v1 up
+check "after the uplink came back, apply re-attaches" sh -c \
+	"$S apply $cfg >/dev/null && $S -j status | jq -e '.attached and .dev == \"v0\"' >/dev/null && ip link show v0 | grep -q xdp"
 check "non-root is refused" sh -c "! setpriv --reuid=65534 --regid=65534 --clear-groups $S status 2>&1 | grep -q 'needs root' && exit 1 || exit 0"
 check "detach removes the program and the state" sh -c \
 	"$S detach >/dev/null && ! ip link show v0 | grep -q xdp && ! ls /sys/fs/bpf/shoal >/dev/null 2>&1"

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -645,6 +646,149 @@ static void test_node_leaving_own_config_keeps_serving(void **st)
 	shoal_close(s);
 }
 
+static void test_mac_prefix_cannot_change_in_place(void **st)
+{
+	struct shoal_cluster c;
+	struct shoal *s;
+
+	(void)st;
+	fx_cluster(&c);
+	s = fresh(NULL, &c, FX_A, 0);
+	c.mac_prefix[2] ^= 1;
+	assert_int_equal(apply_at(s, &c, 0, NULL), -EINVAL);
+	assert_non_null(strstr(err, "mac_prefix"));
+	assert_int_equal(shoal_conf(s)->mac_prefix[2], (__u8)(c.mac_prefix[2] ^ 1));
+	shoal_cluster_free(&c);
+	shoal_close(s);
+}
+
+/* Two creators racing on one directory: one wins, and its state stays whole. */
+static void test_concurrent_creation_leaves_one_whole_state(void **st)
+{
+	struct shoal *s;
+	int round;
+
+	(void)st;
+	for (round = 0; round < 5; round++) {
+		pid_t pid[2];
+		int i, status, ok = 0;
+
+		for (i = 0; i < 2; i++) {
+			pid[i] = fork();
+			if (pid[i] == 0) {
+				struct shoal *mine;
+
+				_exit(shoal_create(&mine, "/sys/fs/bpf/race", 251) ? 1 : 0);
+			}
+		}
+		for (i = 0; i < 2; i++) {
+			waitpid(pid[i], &status, 0);
+			ok += WIFEXITED(status) && WEXITSTATUS(status) == 0;
+		}
+		assert_int_equal(ok, 1);
+		assert_int_equal(shoal_open(&s, "/sys/fs/bpf/race"), 0);
+		assert_int_equal(shoal_destroy(s), 0);
+	}
+}
+
+/* A joining node that starts from a peer's export holds the peer's tables. */
+static void test_joining_node_adopts_a_peers_tables(void **st)
+{
+	__u64 t0 = 3000ULL * 1000000000ULL;
+	struct shoal_apply_opts o = { .self = FX_B };
+	struct shoal_bucket *ta, *tb;
+	struct shoal_cluster c;
+	struct shoal_base base;
+	struct shoal_node n;
+	struct shoal *a, *b;
+	char path[] = "/tmp/shoal-export-XXXXXX";
+	FILE *f;
+	__u32 i, chains = 0;
+	int fd;
+
+	(void)st;
+	fx_cluster(&c);
+	a = fresh(NULL, &c, FX_A, 0);
+	/* History the newcomer could not compute: D left (draining), C drained. */
+	assert_int_equal(shoal_cluster_remove_node(&c, "d"), 0);
+	assert_int_equal(apply_at(a, &c, 0, NULL), 0);
+	shoal_cluster_node_id(&c, FX_C)->drained = true;
+	assert_int_equal(apply_at(a, &c, 0, NULL), 0);
+
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_int_equal(shoal_base_write(a, f), 0);
+	fclose(f);
+	assert_int_equal(shoal_base_read(path, &base, err, sizeof(err)), 0);
+	unlink(path);
+
+	assert_int_equal(shoal_create(&b, NULL, c.m), 0);
+	(void)t0;
+	o.base = &base;
+	if (shoal_cluster_apply(b, &c, &o, NULL, err, sizeof(err)))
+		fail_msg("apply with base: %s", err);
+	ta = table_copy(a, 0);
+	tb = table_copy(b, 0);
+	for (i = 0; i < c.m; i++) {
+		int k;
+
+		assert_int_equal(ta[i].owner, tb[i].owner);
+		for (k = 0; k < SHOAL_MAX_PREV; k++) {
+			assert_int_equal(ta[i].prev[k], tb[i].prev[k]);
+			/* Expiry travelled as ticks left: equal within a tick. */
+			assert_true(ta[i].expire[k] - tb[i].expire[k] + 1 <= 2);
+		}
+		chains += tb[i].prev[0] != 0;
+	}
+	assert_true(chains > 0);
+	/* D is gone from the config but still a previous owner: forwardable. */
+	assert_int_equal(shoal_node_get(b, FX_D, &n), 0);
+	assert_true(n.flags & SHOAL_NODE_F_PEER);
+	assert_true(n.flags & SHOAL_NODE_F_REMOVED);
+	assert_memory_equal(n.mac, fx_mac[FX_D], 6);
+
+	/* An export made with another seed is refused. */
+	base.seed_digest ^= 1;
+	assert_int_equal(shoal_cluster_apply(b, &c, &o, NULL, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "seed"));
+	free(ta);
+	free(tb);
+	shoal_base_free(&base);
+	shoal_cluster_free(&c);
+	shoal_close(a);
+	shoal_close(b);
+}
+
+/* A second change does not move buckets still in transition (chains stay one deep). */
+static void test_second_change_keeps_transition_buckets_with_their_owner(void **st)
+{
+	struct shoal_apply_report rep;
+	struct shoal_bucket *t;
+	struct shoal_cluster c;
+	struct shoal *s;
+	__u32 b, deep = 0, kept = 0;
+
+	(void)st;
+	fx_cluster(&c);
+	s = fresh(NULL, &c, FX_A, 0);
+	shoal_cluster_node_id(&c, FX_B)->drained = true;
+	assert_int_equal(apply_at(s, &c, 0, NULL), 0);
+	shoal_cluster_node_id(&c, FX_C)->weight = 300;	/* C wants more buckets */
+	assert_int_equal(apply_at(s, &c, 0, &rep), 0);
+	assert_true(rep.pools[0].deferred > 0);
+	t = table_copy(s, 0);
+	for (b = 0; b < c.m; b++) {
+		deep += t[b].prev[1] != 0;
+		kept += t[b].prev[0] == FX_B;
+	}
+	assert_int_equal(deep, 0);
+	assert_true(kept > 0);
+	free(t);
+	shoal_cluster_free(&c);
+	shoal_close(s);
+}
+
 static int group_setup(void **st)
 {
 	(void)st;
@@ -675,6 +819,10 @@ int main(void)
 		cmocka_unit_test(test_pools_keep_their_tables_by_name),
 		cmocka_unit_test(test_every_node_builds_the_identical_table),
 		cmocka_unit_test(test_node_leaving_own_config_keeps_serving),
+		cmocka_unit_test(test_mac_prefix_cannot_change_in_place),
+		cmocka_unit_test(test_concurrent_creation_leaves_one_whole_state),
+		cmocka_unit_test(test_joining_node_adopts_a_peers_tables),
+		cmocka_unit_test(test_second_change_keeps_transition_buckets_with_their_owner),
 	};
 
 	return cmocka_run_group_tests_name("cluster", tests, group_setup, NULL);

@@ -1036,6 +1036,71 @@ static void test_udp_length_below_header_is_dropped(void **st)
 	expect_drop(&r, SHOAL_R_DROP_BAD_L4);
 }
 
+/* L4 headers must lie inside the IP packet, not in Ethernet padding after it. */
+static void test_tcp_header_in_padding_is_dropped(void **st)
+{
+	struct pkt_spec s = fx_tcp4(CLIENT, 1234, FX_VIP4, 80, PKT_TCP_SYN);
+	__u8 f[2048];
+	struct fx_result r;
+	size_t n;
+
+	(void)st;
+	n = build(&s, f);
+	f[16] = 0;
+	f[17] = 20;	/* tot_len: the IP header alone */
+	memcpy(f + 24, (__u16[]){ 0 }, 2);
+	memcpy(f + 24, (__u16[]){ pkt_ip4_csum(f + 14, 20) }, 2);
+	table(FX_B, NULL, 0, 1);
+	assert_int_equal(fx_run_raw(dp, f, n, &r), 0);
+	expect_drop(&r, SHOAL_R_DROP_BAD_L4);
+}
+
+static void test_tcp_options_beyond_segment_are_dropped(void **st)
+{
+	struct pkt_spec s = fx_tcp4(CLIENT, 1234, FX_VIP4, 80, PKT_TCP_SYN);
+	__u8 f[2048];
+	struct fx_result r;
+	size_t n;
+
+	(void)st;
+	n = build(&s, f);
+	f[34 + 12] = 15 << 4;	/* 60 bytes of TCP header in a 20-byte segment */
+	table(FX_B, NULL, 0, 1);
+	assert_int_equal(fx_run_raw(dp, f, n, &r), 0);
+	expect_drop(&r, SHOAL_R_DROP_BAD_L4);
+}
+
+static void test_udp_length_beyond_packet_is_dropped(void **st)
+{
+	struct pkt_spec s = fx_udp4(CLIENT, 1234, FX_VIP4, 53);
+	__u8 f[2048];
+	struct fx_result r;
+	size_t n;
+
+	(void)st;
+	n = build(&s, f);
+	f[34 + 4] = 0x03;	/* 1000 bytes claimed, 8 present */
+	f[34 + 5] = 0xe8;
+	table(FX_B, NULL, 0, 1);
+	assert_int_equal(fx_run_raw(dp, f, n, &r), 0);
+	expect_drop(&r, SHOAL_R_DROP_BAD_L4);
+}
+
+static void test_ipv6_udp_length_beyond_payload_is_dropped(void **st)
+{
+	struct pkt_spec s = fx_udp6(FX_CLIENT6, 1234, FX_VIP6, 53);
+	__u8 f[2048];
+	struct fx_result r;
+	size_t n;
+
+	(void)st;
+	n = build(&s, f);
+	f[54 + 4] = 0;
+	f[54 + 5] = 9;
+	assert_int_equal(fx_run_raw(dp, f, n, &r), 0);
+	expect_drop(&r, SHOAL_R_DROP_BAD_L4);
+}
+
 static void test_ipv4_tcp_fragment_is_dropped(void **st)
 {
 	struct pkt_spec s = fx_tcp4(CLIENT, 1234, FX_VIP4, 80, PKT_TCP_ACK);
@@ -1406,6 +1471,10 @@ int main(void)
 		cmocka_unit_test(test_ethernet_padding_is_accepted),
 		cmocka_unit_test(test_tcp_data_offset_below_five_is_dropped),
 		cmocka_unit_test(test_udp_length_below_header_is_dropped),
+		cmocka_unit_test(test_tcp_header_in_padding_is_dropped),
+		cmocka_unit_test(test_tcp_options_beyond_segment_are_dropped),
+		cmocka_unit_test(test_udp_length_beyond_packet_is_dropped),
+		cmocka_unit_test(test_ipv6_udp_length_beyond_payload_is_dropped),
 		cmocka_unit_test(test_ipv4_tcp_fragment_is_dropped),
 		cmocka_unit_test(test_ipv4_udp_fragment_is_served_locally),
 		cmocka_unit_test(test_fragment_of_non_vip_protocol_passes),

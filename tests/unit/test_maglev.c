@@ -714,6 +714,77 @@ static void test_merge_sequence_of_changes(void **st)
 	}
 }
 
+/* Merge one bucket with an eligibility bitmap (ids 1-4 eligible unless cleared). */
+static struct shoal_bucket merge_eligible(struct shoal_bucket old, __u16 want, __u16 ineligible,
+					  struct table_diff *d)
+{
+	__u64 eligible[SHOAL_MAX_NODES / 64] = { 0x1e };	/* ids 1..4 */
+	struct shoal_bucket out;
+
+	if (ineligible)
+		eligible[0] &= ~(1ULL << ineligible);
+	table_merge(&old, &want, 1, NOW, EXP, eligible, &out, d);
+	return out;
+}
+
+static void test_merge_keeps_a_bucket_in_transition_with_its_owner(void **st)
+{
+	struct table_diff d;
+	struct shoal_bucket out;
+
+	(void)st;
+	/* Owner 2 took it from 1 a moment ago; Maglev now wants 3: it stays with 2. */
+	out = merge_eligible(bucket(2, 1, NOW + 100, 0, 0, 0, 0), 3, 0, &d);
+	assert_int_equal(out.owner, 2);
+	assert_int_equal(out.prev[0], 1);
+	assert_int_equal(out.prev[1], 0);
+	assert_int_equal(d.deferred, 1);
+	assert_int_equal(d.moved, 0);
+}
+
+static void test_merge_moves_a_bucket_in_transition_whose_owner_must_go(void **st)
+{
+	struct table_diff d;
+	struct shoal_bucket out;
+
+	(void)st;
+	/* Owner 2 is drained (not eligible): the bucket moves, and the chain deepens. */
+	out = merge_eligible(bucket(2, 1, NOW + 100, 0, 0, 0, 0), 3, 2, &d);
+	assert_int_equal(out.owner, 3);
+	assert_int_equal(out.prev[0], 2);
+	assert_int_equal(out.prev[1], 1);
+	assert_int_equal(d.deferred, 0);
+}
+
+static void test_merge_hands_a_bucket_back_to_a_live_previous_owner(void **st)
+{
+	struct table_diff d;
+	struct shoal_bucket out;
+
+	(void)st;
+	/* Undrained 1 wants its bucket back from 2: places swap, nothing deepens. */
+	out = merge_eligible(bucket(2, 1, NOW + 100, 0, 0, 0, 0), 1, 0, &d);
+	assert_int_equal(out.owner, 1);
+	assert_int_equal(out.prev[0], 2);
+	assert_int_equal(out.expire[0], EXP);
+	assert_int_equal(out.prev[1], 0);
+	assert_int_equal(d.deferred, 0);
+}
+
+static void test_merge_moves_a_stable_bucket(void **st)
+{
+	struct table_diff d;
+	struct shoal_bucket out;
+
+	(void)st;
+	/* Its previous owner has expired: the bucket is stable and follows Maglev. */
+	out = merge_eligible(bucket(2, 1, NOW - 1, 0, 0, 0, 0), 3, 0, &d);
+	assert_int_equal(out.owner, 3);
+	assert_int_equal(out.prev[0], 2);
+	assert_int_equal(out.prev[1], 0);
+	assert_int_equal(d.deferred, 0);
+}
+
 static void test_bucket_in_transition_needs_a_live_previous_owner(void **st)
 {
 	struct shoal_bucket b;
@@ -1148,6 +1219,10 @@ int main(void)
 		cmocka_unit_test(test_golden_table_digest_is_unchanged),
 		cmocka_unit_test(test_digest_is_fnv1a_of_little_endian_owners),
 		cmocka_unit_test(test_merge_fresh_table_has_no_previous_owners),
+		cmocka_unit_test(test_merge_keeps_a_bucket_in_transition_with_its_owner),
+		cmocka_unit_test(test_merge_moves_a_bucket_in_transition_whose_owner_must_go),
+		cmocka_unit_test(test_merge_hands_a_bucket_back_to_a_live_previous_owner),
+		cmocka_unit_test(test_merge_moves_a_stable_bucket),
 		cmocka_unit_test(test_merge_moved_bucket_pushes_old_owner_with_expiry),
 		cmocka_unit_test(test_merge_keeps_existing_chain_behind_new_entry),
 		cmocka_unit_test(test_merge_removes_new_owner_from_its_own_chain),
