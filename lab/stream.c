@@ -163,7 +163,18 @@ static void write_status(bool final)
 		json_str(f, nodes[j]);
 		fprintf(f, ":{\"alive\":%d,\"broken\":%d}", node_alive[j], node_broken[j]);
 	}
-	fprintf(f, "},\"broken_list\":[");
+	fprintf(f, "},\"sample\":");
+	/* One live connection, for `shoalctl flow` to be asked about. */
+	for (i = 0; i < opt.conns && conns[i].state != C_STREAMING; i++)
+		;
+	if (i < opt.conns) {
+		fprintf(f, "{\"src\":\"%s:%u\",\"node\":", conns[i].src, conns[i].sport);
+		json_str(f, conns[i].node);
+		fprintf(f, "}");
+	} else {
+		fprintf(f, "null");
+	}
+	fprintf(f, ",\"broken_list\":[");
 	for (i = 0, j = 0; i < opt.conns; i++) {
 		struct conn *c = &conns[i];
 
