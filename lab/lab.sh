@@ -141,9 +141,12 @@ lab_node_services() { # INDEX: nginx and the socat echo service
 	dir=$LAB_RUN/$name
 	mkdir -p "$dir"
 	lab_nginx_conf "$i" >"$dir/nginx.conf"
-	lab_node_exec "$i" nginx -c "$dir/nginx.conf" || return
+	# Daemons must not hold the caller's stdout (it may be a pipe someone reads to EOF),
+	# and are started as simple commands so that no subshell lingers waiting on them.
+	ip netns exec "$(lab_node_ns "$i")" nginx -c "$dir/nginx.conf" </dev/null >/dev/null 2>&1 ||
+		return
 	# The stream service greets with the node's name, then echoes.
-	lab_node_exec "$i" setsid socat -lf "$dir/socat.log" \
+	ip netns exec "$(lab_node_ns "$i")" setsid socat -lf "$dir/socat.log" \
 		TCP-LISTEN:$LAB_STREAM_PORT,fork,reuseaddr,backlog=1024 \
 		SYSTEM:"echo $name; exec cat" </dev/null >/dev/null 2>&1 &
 	# Ready when both listen; bounded.
