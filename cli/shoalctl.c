@@ -206,6 +206,29 @@ static int open_state(struct shoal **s)
 	return err ? lib_error("open state", err) : 0;
 }
 
+/*
+ * Open the state and read the cluster model from it. A command that will
+ * change the model reads, changes and applies under one lock, or concurrent
+ * edits are lost (the lock is re-entrant, so apply takes it again).
+ */
+static int open_model(struct shoal **s, struct shoal_cluster *c, bool to_change)
+{
+	int ret = open_state(s);
+
+	if (ret)
+		return ret;
+	if (to_change && (ret = shoal_lock(*s))) {
+		shoal_close(*s);
+		return lib_error("lock state", ret);
+	}
+	ret = shoal_cluster_read(*s, c);
+	if (ret) {
+		shoal_close(*s);
+		return lib_error("read state", ret);
+	}
+	return 0;
+}
+
 static const char *node_name(const struct shoal_cluster *c, struct shoal *s, __u16 id, char *buf,
 			     size_t len)
 {
@@ -998,19 +1021,9 @@ static int cmd_node(int argc, char **argv)
 		return usage_error("usage: node set NAME weight W");
 	if ((v >= 2 && argc != 2) || (v == 0 && argc > 1))
 		return usage_error("node %s: unexpected arguments", verbs[v]);
-	ret = open_state(&s);
+	ret = open_model(&s, &c, v >= 1);
 	if (ret)
 		return ret;
-	/* Read, change and apply under one lock, or concurrent edits are lost. */
-	if (v >= 1 && (ret = shoal_lock(s))) {
-		shoal_close(s);
-		return lib_error("lock state", ret);
-	}
-	ret = shoal_cluster_read(s, &c);
-	if (ret) {
-		shoal_close(s);
-		return lib_error("read state", ret);
-	}
 	if (v >= 1) {
 		n = shoal_cluster_node(&c, argv[1]);
 		if (!n) {
@@ -1161,19 +1174,9 @@ static int cmd_vip(int argc, char **argv)
 	if ((verb == 0 && argc > 1) || (verb == 2 && argc != 2) ||
 	    (verb == 1 && argc != 2 && (argc != 4 || !is_prefix(argv[2], "pool"))))
 		return usage_error("vip %s: unexpected arguments", verbs[verb]);
-	ret = open_state(&s);
+	ret = open_model(&s, &c, verb >= 1);
 	if (ret)
 		return ret;
-	/* Read, change and apply under one lock, or concurrent edits are lost. */
-	if (verb >= 1 && (ret = shoal_lock(s))) {
-		shoal_close(s);
-		return lib_error("lock state", ret);
-	}
-	ret = shoal_cluster_read(s, &c);
-	if (ret) {
-		shoal_close(s);
-		return lib_error("read state", ret);
-	}
 
 	if (verb == 0) {
 		struct shoal_vip *slots = malloc(sizeof(*slots) * SHOAL_VIP_SLOTS);
