@@ -35,7 +35,9 @@ UNIT_COMMON := $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c))
 
 LAB_BINS := $(BUILD)/lab/shoal-stream $(BUILD)/lab/xdp_pass.bpf.o
 
-all: $(BUILD)/shoalctl $(BUILD)/libshoal.a $(LAB_BINS)
+DAEMON_SRCS := $(wildcard daemon/*.c)
+
+all: $(BUILD)/shoalctl $(BUILD)/shoald $(BUILD)/libshoal.a $(LAB_BINS)
 
 deps:
 	$(Q)scripts/deps.sh all
@@ -66,6 +68,10 @@ $(BUILD)/shoalctl: cli/shoalctl.c $(BUILD)/libshoal.a $(LIB_HDRS) | $(BUILD)
 $(BUILD)/tests/%: tests/unit/%.c $(UNIT_COMMON) tests/unit/*.h $(BUILD)/libshoal.a | $(BUILD)/tests
 	$(call msg,CCLD,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(UNIT_COMMON) -o $@ $(BUILD)/libshoal.a $(LDLIBS) -lcmocka
+
+$(BUILD)/shoald: $(DAEMON_SRCS) daemon/shoald.h $(BUILD)/libshoal.a $(LIB_HDRS) | $(BUILD)
+	$(call msg,CCLD,$@)
+	$(Q)$(CC) $(CFLAGS) -Idaemon $(DAEMON_SRCS) -o $@ $(BUILD)/libshoal.a $(LDLIBS) -lmicrohttpd -lpthread
 
 $(BUILD)/lab/shoal-stream: lab/stream.c | $(BUILD)/lab
 	$(call msg,CCLD,$@)

@@ -486,7 +486,7 @@ static int measure_table(__u32 n, __u32 m, struct table_result *res)
 	err = maglev_build(nodes + 1, n - 1, seed, m, before);
 	if (err)
 		goto out;
-	table_merge(NULL, before, m, now, now + 600, NULL, old, &diff);
+	table_merge(NULL, before, m, now, now + 600, NULL, NULL, old, &diff);
 	for (r = 0; r < TABLE_RUNS; r++) {
 		t0 = now_ns();
 		err = maglev_build(nodes, n, seed, m, owners);
@@ -494,7 +494,7 @@ static int measure_table(__u32 n, __u32 m, struct table_result *res)
 		if (err)
 			goto out;
 		t0 = now_ns();
-		table_merge(old, owners, m, now, now + 600, NULL, out, &diff);
+		table_merge(old, owners, m, now, now + 600, NULL, NULL, out, &diff);
 		merge[r] = (now_ns() - t0) / 1e6;
 	}
 	res->nodes = n;

@@ -13,6 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "cluster.h"
@@ -31,6 +34,7 @@ static struct {
 	bool pretty;
 	bool verbose;
 	const char *pin;
+	const char *socket;
 } opt;
 
 /* ---- output ---- */
@@ -323,40 +327,6 @@ static const char apply_help[] =
 	"\n"
 	"A rejected FILE changes nothing: the error names the file, line and field.\n";
 
-/* Find the node whose MAC sits on a local interface. */
-static int detect_self(const struct shoal_cluster *c, const char *want_dev, __u16 *id, char *dev,
-		       size_t devlen)
-{
-	struct ifaddrs *ifa, *i;
-	int found = 0;
-
-	if (getifaddrs(&ifa))
-		return -errno;
-	for (i = ifa; i; i = i->ifa_next) {
-		struct sockaddr_ll *ll = (void *)i->ifa_addr;
-		size_t k;
-
-		if (!ll || ll->sll_family != AF_PACKET || ll->sll_halen != 6)
-			continue;
-		if (want_dev && strcmp(want_dev, i->ifa_name))
-			continue;
-		for (k = 0; k < c->nnodes; k++) {
-			if (memcmp(c->nodes[k].mac, ll->sll_addr, 6))
-				continue;
-			/* Bond slaves, VLANs and macvlans share MACs: refuse to guess. */
-			if (found) {
-				freeifaddrs(ifa);
-				return -EEXIST;
-			}
-			*id = c->nodes[k].id;
-			snprintf(dev, devlen, "%s", i->ifa_name);
-			found = 1;
-		}
-	}
-	freeifaddrs(ifa);
-	return found ? 0 : -ENOENT;
-}
-
 static struct json_object *report_json(const struct shoal_apply_report *r, const char *dev)
 {
 	struct json_object *o = json_object_new_object(), *pools = json_object_new_array();
@@ -531,7 +501,7 @@ static int cmd_apply(int argc, char **argv)
 		}
 	}
 	if (!self && (!s || !shoal_conf(s)->self)) {
-		ret = detect_self(&c, dev, &self, found_dev, sizeof(found_dev));
+		ret = shoal_detect_node(&c, dev, &self, found_dev, sizeof(found_dev));
 		if (ret == -EEXIST)
 			ret = error("%s: several local interfaces carry nodes' MACs; name the node and the uplink (node NAME dev IFNAME)",
 				    file);
@@ -556,7 +526,7 @@ static int cmd_apply(int argc, char **argv)
 			one.nodes = shoal_cluster_node_id(&c, want);
 			one.nnodes = one.nodes ? 1 : 0;
 			if (!one.nnodes ||
-			    detect_self(&one, NULL, &dummy, found_dev, sizeof(found_dev))) {
+			    shoal_detect_node(&one, NULL, &dummy, found_dev, sizeof(found_dev))) {
 				ret = error("this node's MAC is on no local interface (or on several); give the uplink (dev IFNAME)");
 				goto out;
 			}
@@ -585,6 +555,304 @@ out:
 	return ret;
 }
 
+/* ---- the daemon's control socket ---- */
+
+/* One request to shoald; NULL when no daemon answers. */
+static struct json_object *daemon_call(const char *cmd)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	const char *path = opt.socket ? opt.socket : "/run/shoal/shoald.sock";
+	struct timeval tv = { 3, 0 };
+	char req[128], buf[1 << 16];
+	size_t len = 0;
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return NULL;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return NULL;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (void *)&sa, sizeof(sa))) {
+		close(fd);
+		return NULL;
+	}
+	snprintf(req, sizeof(req), "{\"cmd\":\"%s\"}\n", cmd);
+	if (write(fd, req, strlen(req)) < 0) {
+		close(fd);
+		return NULL;
+	}
+	for (;;) {
+		ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
+
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	return json_tokener_parse(buf);
+}
+
+static const char *jstr(struct json_object *o, const char *k)
+{
+	struct json_object *x;
+
+	return json_object_object_get_ex(o, k, &x) && x ? json_object_get_string(x) : NULL;
+}
+
+/* ---- list, in the spirit of ipvsadm -Ln ---- */
+
+/* Connections on this host for a VIP: established, and in any other state. */
+static void local_conns(const struct shoal_addr *a, __u16 port, long *active, long *inactive)
+{
+	const char *file = a->family == 6 ? "/proc/net/tcp6" : "/proc/net/tcp";
+	char line[512];
+	FILE *f = fopen(file, "r");
+
+	*active = *inactive = 0;
+	if (!f) {
+		*active = *inactive = -1;
+		return;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char local[64];
+		unsigned int st, lp;
+		__u32 w[4] = { 0 };
+
+		if (sscanf(line, "%*d: %63[0-9A-Fa-f]:%x %*s %x", local, &lp, &st) != 3)
+			continue;
+		if (a->family == 4) {
+			if (sscanf(local, "%8x", &w[0]) != 1 || w[0] != a->a[0])
+				continue;
+		} else if (sscanf(local, "%8x%8x%8x%8x", &w[0], &w[1], &w[2], &w[3]) != 4 ||
+			   memcmp(w, a->a, 16)) {
+			continue;
+		}
+		if ((port && lp != port) || st == 0x0A /* listening */)
+			continue;
+		if (st == 0x01)
+			(*active)++;
+		else
+			(*inactive)++;
+	}
+	fclose(f);
+}
+
+static int cmd_list(int argc, char **argv)
+{
+	struct json_object *arr = opt.json ? json_object_new_array() : NULL;
+	struct json_object *st = NULL, *peers = NULL;
+	struct shoal_counter *c0 = NULL, *c1 = NULL;
+	struct shoal_cluster c;
+	struct shoal_vip *slots;
+	bool stats = false, rate = false;
+	struct shoal *s;
+	int i, ret;
+	size_t k;
+
+	for (i = 0; i < argc; i++) {
+		if (is_help(argv[i])) {
+			printf("Usage: shoalctl list [--stats | --rate]\n\n"
+			       "VIPs and the nodes behind them, as ipvsadm -Ln shows a virtual service:\n"
+			       "forward method (Local here, Route to a peer on the segment), weight,\n"
+			       "state (from shoald when it runs: dead or unhealthy peers), and this\n"
+			       "host's active and inactive connections. --stats adds packets and bytes\n"
+			       "seen for each VIP on this node; --rate measures them over one second.\n");
+			json_object_put(arr);
+			return EXIT_OK;
+		}
+		if (!strcmp(argv[i], "--stats") || !strcmp(argv[i], "stats"))
+			stats = true;
+		else if (!strcmp(argv[i], "--rate") || !strcmp(argv[i], "rate"))
+			rate = true;
+		else {
+			json_object_put(arr);
+			return usage_error("list: unexpected '%s'", argv[i]);
+		}
+	}
+	ret = open_model(&s, &c, false);
+	if (ret) {
+		json_object_put(arr);
+		return ret;
+	}
+	st = daemon_call("status");
+	if (st)
+		json_object_object_get_ex(st, "peers", &peers);
+	slots = malloc(sizeof(*slots) * SHOAL_VIP_SLOTS);
+	c0 = calloc(SHOAL_MAX_VIPS, sizeof(*c0));
+	c1 = calloc(SHOAL_MAX_VIPS, sizeof(*c1));
+	if (!slots || !c0 || !c1) {
+		ret = error("out of memory");
+		goto out;
+	}
+	shoal_vips_read(s, slots);
+	for (i = 0; i < SHOAL_VIP_SLOTS; i++) {
+		if (slots[i].family)
+			shoal_vipstats_read(s, slots[i].id, &c0[slots[i].id]);
+	}
+	if (rate) {
+		sleep(1);
+		for (i = 0; i < SHOAL_VIP_SLOTS; i++) {
+			if (slots[i].family)
+				shoal_vipstats_read(s, slots[i].id, &c1[slots[i].id]);
+		}
+	}
+	if (!arr) {
+		char nb[40];
+
+		printf("shoal on %s (id %u): %zu nodes, M=%u, %s\n",
+		       node_name(&c, s, shoal_conf(s)->self, nb, sizeof(nb)), shoal_conf(s)->self,
+		       c.nnodes, shoal_m(s), st ? "shoald running" : "no shoald");
+		printf("Prot LocalAddress:Port                 Scheduler%s\n",
+		       stats ? "      Pkts      Bytes" : rate ? "       PPS        BPS" : "");
+		printf("  -> RemoteAddress:Port                Forward Weight State      ActiveConn InActConn\n");
+	}
+	for (i = 0; i < SHOAL_VIP_SLOTS; i++) {
+		struct shoal_vip *v = &slots[i];
+		struct shoal_addr a = { .family = v->family };
+		struct json_object *jv = NULL, *jn = NULL;
+		const struct shoal_pool_cfg *pc = NULL;
+		char as[SHOAL_ADDRSTRLEN], ep[96];
+		__u16 port;
+
+		if (!v->family)
+			continue;
+		memcpy(a.a, v->addr, sizeof(a.a));
+		port = ntohs(v->port);
+		shoal_format_addr(&a, as);
+		for (k = 0; k < c.nvips; k++) {
+			if (shoal_addr_eq(&c.vips[k].addr, &a) && c.vips[k].port == port &&
+			    c.vips[k].proto == v->proto)
+				pc = shoal_cluster_pool(&c, c.vips[k].pool);
+		}
+		snprintf(ep, sizeof(ep), a.family == 6 ? "[%s]:%u" : "%s:%u", as, port);
+		if (arr) {
+			jv = json_object_new_object();
+			json_object_object_add(jv, "protocol", json_object_new_string(shoal_proto_name(v->proto)));
+			json_object_object_add(jv, "address", json_object_new_string(as));
+			json_object_object_add(jv, "port", json_object_new_int(port));
+			json_object_object_add(jv, "scheduler", json_object_new_string("maglev"));
+			json_object_object_add(jv, "packets", json_object_new_int64((int64_t)c0[v->id].packets));
+			json_object_object_add(jv, "bytes", json_object_new_int64((int64_t)c0[v->id].bytes));
+			if (rate) {
+				json_object_object_add(jv, "pps", json_object_new_int64(
+					(int64_t)(c1[v->id].packets - c0[v->id].packets)));
+				json_object_object_add(jv, "bps", json_object_new_int64(
+					(int64_t)(c1[v->id].bytes - c0[v->id].bytes)));
+			}
+			jn = json_object_new_array();
+		} else {
+			printf("%-4s %-34s maglev", v->proto == IPPROTO_TCP ? "TCP" : "UDP", ep);
+			if (stats)
+				printf("    %10llu %10llu", (unsigned long long)c0[v->id].packets,
+				       (unsigned long long)c0[v->id].bytes);
+			else if (rate)
+				printf("    %10llu %10llu",
+				       (unsigned long long)(c1[v->id].packets - c0[v->id].packets),
+				       (unsigned long long)(c1[v->id].bytes - c0[v->id].bytes));
+			printf("\n");
+		}
+		for (k = 0; pc && k < pc->nmembers; k++) {
+			const struct shoal_node_cfg *n = shoal_cluster_node_id(&c, pc->members[k]);
+			bool self = n->id == shoal_conf(s)->self;
+			const char *state = n->drained ? "drained" : "active";
+			char na[SHOAL_ADDRSTRLEN], rp[96];
+			long act = -1, inact = -1;
+			size_t q;
+
+			for (q = 0; peers && q < json_object_array_length(peers); q++) {
+				struct json_object *pj = json_object_array_get_idx(peers, q), *x;
+
+				if (json_object_object_get_ex(pj, "id", &x) && json_object_get_int(x) == n->id) {
+					if (json_object_object_get_ex(pj, "counts", &x) && !json_object_get_boolean(x))
+						state = "dead";
+					else if (json_object_object_get_ex(pj, "healthy", &x) &&
+						 !json_object_get_boolean(x))
+						state = "unhealthy";
+				}
+			}
+			if (self)
+				local_conns(&a, port, &act, &inact);
+			shoal_format_addr(&n->addr, na);
+			snprintf(rp, sizeof(rp), n->addr.family == 6 ? "[%s]:%u" : "%s:%u", na, port);
+			if (arr) {
+				struct json_object *x = json_object_new_object();
+
+				json_object_object_add(x, "node", json_object_new_string(n->name));
+				json_object_object_add(x, "address", json_object_new_string(na));
+				json_object_object_add(x, "forward", json_object_new_string(self ? "local" : "route"));
+				json_object_object_add(x, "weight", json_object_new_int64(n->weight));
+				json_object_object_add(x, "state", json_object_new_string(state));
+				json_object_object_add(x, "active_conns", act >= 0 ? json_object_new_int64(act) : NULL);
+				json_object_object_add(x, "inactive_conns", inact >= 0 ? json_object_new_int64(inact) : NULL);
+				json_object_array_add(jn, x);
+			} else if (act >= 0) {
+				printf("  -> %-34s %-7s %-6u %-10s %-10ld %ld\n", rp, self ? "Local" : "Route",
+				       n->weight, state, act, inact);
+			} else {
+				printf("  -> %-34s %-7s %-6u %-10s %-10s %s\n", rp, self ? "Local" : "Route",
+				       n->weight, state, "-", "-");
+			}
+		}
+		if (arr) {
+			json_object_object_add(jv, "nodes", jn);
+			json_object_array_add(arr, jv);
+		}
+	}
+	if (arr) {
+		json_print(arr);
+		arr = NULL;
+	}
+	ret = EXIT_OK;
+out:
+	json_object_put(arr);
+	json_object_put(st);
+	free(slots);
+	free(c0);
+	free(c1);
+	shoal_cluster_free(&c);
+	shoal_close(s);
+	return ret;
+}
+
+/* ---- upgrade ---- */
+
+static int cmd_upgrade(int argc, char **argv)
+{
+	__u32 old_id, new_id;
+	struct shoal *s;
+	int ret;
+
+	if (argc && is_help(argv[0])) {
+		printf("Usage: shoalctl upgrade [OBJECT]\n\n"
+		       "Replace the running XDP program with the one in OBJECT (default: the one\n"
+		       "built into this shoalctl), keeping tables, VIPs and counters. The attached\n"
+		       "link swaps programs in one step: no packet goes unprocessed.\n");
+		return EXIT_OK;
+	}
+	if (argc > 1)
+		return usage_error("upgrade takes at most one object file");
+	ret = open_state(&s);
+	if (ret)
+		return ret;
+	ret = shoal_upgrade(s, argc ? argv[0] : NULL, &old_id, &new_id);
+	shoal_close(s);
+	if (ret)
+		return lib_error("upgrade", ret);
+	if (opt.json) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "old_prog_id", json_object_new_int64(old_id));
+		json_object_object_add(o, "new_prog_id", json_object_new_int64(new_id));
+		json_print(o);
+	} else {
+		printf("upgraded: program %u replaced by %u; maps and counters kept\n", old_id, new_id);
+	}
+	return EXIT_OK;
+}
+
 /* ---- detach / status ---- */
 
 static int cmd_detach(int argc, char **argv)
@@ -610,6 +878,50 @@ static int cmd_detach(int argc, char **argv)
 	else
 		json_print(json_object_new_object());
 	return EXIT_OK;
+}
+
+/* shoald's view, when one runs: health, peers, the last config error. */
+static void print_daemon(void)
+{
+	struct json_object *st = daemon_call("status"), *x;
+	size_t i;
+
+	if (!st) {
+		printf("shoald    not running (or not at its socket)\n");
+		return;
+	}
+	printf("shoald    %s, service %s, config %s\n", jstr(st, "state"),
+	       json_object_object_get_ex(st, "healthy", &x) && json_object_get_boolean(x) ?
+	       "healthy" : "FAILING", jstr(st, "config"));
+	if (jstr(st, "reload_error"))
+		printf("  config error: %s (the last good config keeps serving)\n",
+		       jstr(st, "reload_error"));
+	if (jstr(st, "apply_error"))
+		printf("  apply error: %s\n", jstr(st, "apply_error"));
+	if (json_object_object_get_ex(st, "checks", &x)) {
+		for (i = 0; i < json_object_array_length(x); i++) {
+			struct json_object *k = json_object_array_get_idx(x, i), *h;
+
+			printf("  check %-40s %s%s%s\n", jstr(k, "check"),
+			       json_object_object_get_ex(k, "healthy", &h) && json_object_get_boolean(h) ?
+			       "up" : "DOWN", jstr(k, "last_error") ? ": " : "",
+			       jstr(k, "last_error") ? jstr(k, "last_error") : "");
+		}
+	}
+	if (json_object_object_get_ex(st, "peers", &x)) {
+		for (i = 0; i < json_object_array_length(x); i++) {
+			struct json_object *p = json_object_array_get_idx(x, i), *h, *seen;
+
+			json_object_object_get_ex(p, "healthy", &h);
+			json_object_object_get_ex(p, "last_seen_ms", &seen);
+			printf("  peer  %-12s %-16s %-8s %s, last heard %s%lld ms ago\n", jstr(p, "name"),
+			       jstr(p, "address"), jstr(p, "state"),
+			       json_object_get_boolean(h) ? "healthy" : "failing",
+			       json_object_get_int64(seen) < 0 ? "never (" : "",
+			       (long long)json_object_get_int64(seen));
+		}
+	}
+	json_object_put(st);
 }
 
 static void counters_by_action(const struct shoal_counter *c, __u64 out[3])
@@ -675,6 +987,7 @@ static int cmd_status(int argc, char **argv)
 		json_object_object_add(o, "packets_pass", json_object_new_int64((int64_t)by[0]));
 		json_object_object_add(o, "packets_tx", json_object_new_int64((int64_t)by[1]));
 		json_object_object_add(o, "packets_drop", json_object_new_int64((int64_t)by[2]));
+		json_object_object_add(o, "daemon", daemon_call("status"));
 		json_print(o);
 	} else {
 		printf("state     %s\n", pin_dir());
@@ -690,6 +1003,7 @@ static int cmd_status(int argc, char **argv)
 		printf("packets   %llu passed, %llu forwarded, %llu dropped\n",
 		       (unsigned long long)by[0], (unsigned long long)by[1],
 		       (unsigned long long)by[2]);
+		print_daemon();
 	}
 	shoal_cluster_free(&c);
 	shoal_close(s);
@@ -1541,6 +1855,8 @@ static const char main_help[] =
 	"  table show [POOL] [buckets FIRST[-LAST]] | export [FILE]\n"
 	"  stats [show|reset]  every verdict counter by name\n"
 	"  flow tcp|udp SRC:PORT DST:PORT   who owns a flow, what this node does with it\n"
+	"  list [--stats|--rate]  VIPs and their nodes, in the spirit of ipvsadm -Ln\n"
+	"  upgrade [OBJECT]    swap in a new XDP program, keeping maps and counters\n"
 	"  help                this text; OBJECT help for each object\n"
 	"\n"
 	"Options:\n"
@@ -1548,6 +1864,8 @@ static const char main_help[] =
 	"  -p, --pretty        indented JSON (implies --json)\n"
 	"  -P, --pin DIR       state directory on bpffs (default " SHOAL_PIN_DEFAULT ",\n"
 	"                      or $SHOAL_PIN)\n"
+	"  -S, --socket PATH   shoald's control socket (default /run/shoal/shoald.sock,\n"
+	"                      or $SHOALD_SOCKET)\n"
 	"  -v, --verbose       log what the library does\n"
 	"  -V, --version\n"
 	"\n"
@@ -1558,17 +1876,21 @@ int main(int argc, char **argv)
 	static const struct option lopts[] = {
 		{ "json", no_argument, NULL, 'j' },	{ "pretty", no_argument, NULL, 'p' },
 		{ "pin", required_argument, NULL, 'P' }, { "verbose", no_argument, NULL, 'v' },
+		{ "socket", required_argument, NULL, 'S' },
 		{ "version", no_argument, NULL, 'V' },	{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static const char *const objects[] = { "apply", "detach", "status", "node", "vip",
-					       "table", "stats", "flow", "help", NULL };
+					       "table", "stats", "flow", "upgrade", "list", "help",
+					       NULL };
 	int (*const handlers[])(int, char **) = { cmd_apply, cmd_detach, cmd_status, cmd_node,
-						  cmd_vip, cmd_table, cmd_stats, cmd_flow, NULL };
+						  cmd_vip, cmd_table, cmd_stats, cmd_flow,
+						  cmd_upgrade, cmd_list, NULL };
 	int c, o;
 
 	opt.pin = getenv("SHOAL_PIN");
-	while ((c = getopt_long(argc, argv, "+jpP:vVh", lopts, NULL)) != -1) {
+	opt.socket = getenv("SHOALD_SOCKET");
+	while ((c = getopt_long(argc, argv, "+jpP:S:vVh", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			opt.json = true;
@@ -1578,6 +1900,9 @@ int main(int argc, char **argv)
 			break;
 		case 'P':
 			opt.pin = optarg;
+			break;
+		case 'S':
+			opt.socket = optarg;
 			break;
 		case 'v':
 			opt.verbose = true;
@@ -1607,7 +1932,7 @@ int main(int argc, char **argv)
 		return usage_error("'%s' is ambiguous", argv[optind]);
 	if (o < 0)
 		return usage_error("unknown object '%s'", argv[optind]);
-	if (o == 8) {
+	if (o == 10) {
 		fputs(main_help, stdout);
 		return EXIT_OK;
 	}

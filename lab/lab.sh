@@ -23,6 +23,7 @@ LAB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LAB_RUN=${LAB_RUN:-/run/shoal-lab}
 LAB_BPF=$LAB_RUN/bpf
 SHOALCTL=${SHOALCTL:-$LAB_ROOT/build/shoalctl}
+SHOALD=${SHOALD:-$LAB_ROOT/build/shoald}
 LAB_STREAM=${LAB_STREAM:-$LAB_ROOT/build/lab/shoal-stream}
 LAB_XDP_PASS=${LAB_XDP_PASS:-$LAB_ROOT/build/lab/xdp_pass.bpf.o}
 
@@ -58,7 +59,13 @@ lab_exec() { # NS CMD...
 lab_node_exec() { local i=$1; shift; ip netns exec "$(lab_node_ns "$i")" "$@"; }
 lab_client() { ip netns exec "$NS_CLIENT" "$@"; }
 lab_router() { ip netns exec "$NS_ROUTER" "$@"; }
-lab_shoalctl() { local i=$1; shift; lab_node_exec "$i" "$SHOALCTL" -P "$LAB_BPF/$(lab_node_name "$i")" "$@"; }
+lab_node_dir() { echo "$LAB_RUN/$(lab_node_name "$1")"; }
+lab_shoalctl() {
+	local i=$1
+	shift
+	lab_node_exec "$i" "$SHOALCTL" -P "$LAB_BPF/$(lab_node_name "$i")" \
+		-S "$(lab_node_dir "$i")/shoald.sock" "$@"
+}
 
 # The lab's node list: "index weight state" lines; state is active, drained or removed.
 lab_nodes_file() { echo "$LAB_RUN/nodes"; }
@@ -216,43 +223,91 @@ EOF
 			"$(lab_node_name "$i")" "$i" "$(lab_node_mac "$i")" "$(lab_node_ip "$i")" "$w" "$s"
 	done <"$(lab_nodes_file)"
 	cat <<EOF
+daemon:
+  heartbeat: 500ms
+  dead_after: 2s
+  hold_down: 3s
 vips:
-  - { address: $LAB_VIP, port: $LAB_HTTP_PORT, protocol: tcp }
-  - { address: $LAB_VIP, port: $LAB_STREAM_PORT, protocol: tcp }
+  - address: $LAB_VIP
+    port: $LAB_HTTP_PORT
+    protocol: tcp
+    health: { type: http, path: /, expect: 200, interval: 500ms, timeout: 400ms, rise: 2, fall: 2 }
+  - address: $LAB_VIP
+    port: $LAB_STREAM_PORT
+    protocol: tcp
+    health: { type: tcp, interval: 500ms, timeout: 400ms, rise: 2, fall: 2 }
 EOF
 }
 
-# Push the config to every node that runs shoal (removed ones too: they retire).
-# A node without state yet (joining) goes first, starting from a peer's exported
-# tables: it then knows the previous owners its peers know, and it is ready
-# before any peer forwards it a frame. (The router sends it nothing yet.)
-# With an index argument, that node is skipped (it keeps a stale table).
-lab_push() { # [SKIP_INDEX]
-	local skip=${1:-} i fresh="" peer="" old=""
+# Each node's shoald reads its own copy of the cluster config and reloads when it
+# changes (written whole, then renamed into place). With an index argument, that node's
+# copy is left alone: it keeps a stale table.
+lab_write_configs() { # [SKIP_INDEX]
+	local skip=${1:-} i f
 	lab_config >"$LAB_RUN/cluster.yaml"
 	for i in $(lab_all_nodes); do
 		[ "$i" = "$skip" ] && continue
-		if [ -e "$LAB_BPF/$(lab_node_name "$i")/conf" ]; then
-			old="$old $i"
-			[ -z "$peer" ] && peer=$i
-		else
-			fresh="$fresh $i"
+		f="$(lab_node_dir "$i")/cluster.yaml"
+		[ -d "$(dirname "$f")" ] || continue
+		cp "$LAB_RUN/cluster.yaml" "$f.new" && mv "$f.new" "$f"
+	done
+}
+
+lab_start_daemon() { # INDEX
+	local i=$1 dir
+	dir=$(lab_node_dir "$i")
+	# A simple command: no subshell lingers, and the log is the daemon's own.
+	ip netns exec "$(lab_node_ns "$i")" setsid "$SHOALD" -c "$dir/cluster.yaml" \
+		-P "$LAB_BPF/$(lab_node_name "$i")" -s "$dir/shoald.sock" -d eth0 \
+		</dev/null >>"$dir/shoald.log" 2>&1 &
+	echo $! >"$dir/shoald.pid"
+}
+
+lab_stop_daemon() { # INDEX [SIGNAL]
+	local pid n=0
+	pid=$(cat "$(lab_node_dir "$1")/shoald.pid" 2>/dev/null) || return 0
+	kill "-${2:-TERM}" "$pid" 2>/dev/null
+	while kill -0 "$pid" 2>/dev/null && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done
+}
+
+# shoald's status on a node (JSON), or nothing.
+lab_daemon_status() { lab_shoalctl "$1" -j status 2>/dev/null | jq -c '.daemon // empty'; }
+
+# Wait (bounded) until every live node's shoald serves the same config and tables.
+lab_wait_converged() { # [MAX_SECONDS] [EXCLUDED_INDICES...]
+	local max=${1:-30} t=0 i st digests configs bad
+	[ $# -gt 0 ] && shift
+	while :; do
+		digests="" configs="" bad=0
+		for i in $(lab_nodes); do
+			case " $* " in *" $i "*) continue ;; esac
+			st=$(lab_daemon_status "$i")
+			if [ -z "$st" ] || [ "$(echo "$st" | jq -r '.state')" != serving ] ||
+				[ "$(echo "$st" | jq -r '.reload_error')" != null ]; then
+				bad=1
+				break
+			fi
+			digests="$digests $(echo "$st" | jq -r .table_digest)"
+			configs="$configs $(echo "$st" | jq -r .config_digest)"
+		done
+		if [ $bad = 0 ] && [ "$(echo "$digests" | tr ' ' '\n' | sort -u | grep -c .)" = 1 ] &&
+			[ "$(echo "$configs" | tr ' ' '\n' | sort -u | grep -c .)" = 1 ]; then
+			return 0
 		fi
+		t=$((t + 1))
+		[ $t -ge $((max * 4)) ] && { lab_die "nodes did not converge within ${max}s"; return 1; }
+		sleep 0.25
 	done
-	rm -f "$LAB_RUN/base.json"
-	if [ -n "$fresh" ] && [ -n "$peer" ]; then
-		lab_shoalctl "$peer" table export "$LAB_RUN/base.json" || return
+}
+
+# Push the current node list to every node's shoald and wait until they agree.
+lab_push() { # [SKIP_INDEX]
+	lab_write_configs "$@" || return
+	if [ -n "${1:-}" ]; then
+		sleep 1 # the skipped node's tables differ on purpose: nothing to wait for
+		return 0
 	fi
-	for i in $fresh $old; do
-		set --
-		case " $fresh " in
-		*" $i "*) [ -e "$LAB_RUN/base.json" ] && set -- base "$LAB_RUN/base.json" ;;
-		esac
-		lab_shoalctl "$i" apply "$LAB_RUN/cluster.yaml" "$@" >/dev/null || {
-			lab_die "apply on $(lab_node_name "$i") failed"
-			return 1
-		}
-	done
+	lab_wait_converged 30
 }
 
 lab_router_sync() { # the router's next hops = the cluster's nodes (not removed)
@@ -267,7 +322,7 @@ lab_check_tools() {
 	for t in ip ethtool nginx socat curl ss jq bpftool; do
 		command -v "$t" >/dev/null 2>&1 || missing="$missing $t"
 	done
-	for t in "$SHOALCTL" "$LAB_STREAM" "$LAB_XDP_PASS"; do
+	for t in "$SHOALCTL" "$SHOALD" "$LAB_STREAM" "$LAB_XDP_PASS"; do
 		[ -e "$t" ] || missing="$missing $t"
 	done
 	[ -z "$missing" ] || { lab_die "missing:$missing (run: make deps && make)"; return 1; }
@@ -318,7 +373,9 @@ lab_up() { # [NODES] [ecmp|resilient]
 		echo "$i 100 active" >>"$(lab_nodes_file)"
 		lab_node_create "$i" || { lab_die "node $i failed"; lab_down; return 1; }
 	done
-	lab_push || { lab_down; return 1; }
+	lab_write_configs
+	for i in $(seq 1 "$n"); do lab_start_daemon "$i"; done
+	lab_wait_converged 30 || { lab_down; return 1; }
 	lab_router_sync || { lab_down; return 1; }
 	lab_wait_vip || { lab_down; return 1; }
 	lab_log "up: $n nodes, $mode next hops, VIP $LAB_VIP (http :$LAB_HTTP_PORT, stream :$LAB_STREAM_PORT)"
@@ -384,15 +441,18 @@ lab_drain() { lab_node_set "$1" 3 drained && lab_push; }
 lab_undrain() { lab_node_set "$1" 3 active && lab_push; }
 lab_set_weight() { lab_node_set "$1" 2 "$2" && lab_push; }
 
-# Add a node: everyone learns of it before any frame comes from it or for it, then
-# the router sends it traffic.
+# Add a node: its peers learn of it first (it counts only once they hear it), then its
+# shoald starts, takes the leader's tables and is heard; once all agree, the router
+# sends it traffic.
 lab_add_node() {
 	local i
 	i=$(($(lab_all_nodes | sort -n | tail -1) + 1))
 	[ "$i" -le "$LAB_MAX_NODES" ] || { lab_die "at most $LAB_MAX_NODES nodes"; return 1; }
 	lab_node_create "$i" || return
 	echo "$i 100 active" >>"$(lab_nodes_file)"
-	lab_push && lab_router_sync && echo "$i"
+	lab_write_configs
+	lab_start_daemon "$i"
+	lab_wait_converged 30 && lab_router_sync && echo "$i"
 }
 
 # Remove a node: the router stops sending it traffic first; then the cluster hands its

@@ -19,6 +19,11 @@ void shoal_cluster_init(struct shoal_cluster *c)
 	c->m = SHOAL_M_DEFAULT;
 	c->drain_ns = SHOAL_DRAIN_DEFAULT_NS;
 	memcpy(c->mac_prefix, prefix, 3);
+	c->daemon.peer_port = SHOAL_PEER_PORT_DEFAULT;
+	c->daemon.heartbeat_ns = SHOAL_HEARTBEAT_DEFAULT_NS;
+	c->daemon.dead_after_ns = SHOAL_DEAD_AFTER_DEFAULT_NS;
+	c->daemon.hold_down_ns = SHOAL_HOLD_DOWN_DEFAULT_NS;
+	snprintf(c->daemon.metrics, sizeof(c->daemon.metrics), "%s", SHOAL_METRICS_DEFAULT);
 }
 
 void shoal_cluster_free(struct shoal_cluster *c)
@@ -508,20 +513,19 @@ static int plan_vips(struct shoal *s, const struct shoal_cluster *c, struct plan
 	return 0;
 }
 
-static bool table_refers(const struct shoal_bucket *t, __u32 m, __u16 id, __u32 now)
+/* Mark every node a table names: as owner, or as a live previous owner. */
+static void table_refs(const struct shoal_bucket *t, __u32 m, __u32 now, __u64 *refs)
 {
 	__u32 b;
 	int i;
 
 	for (b = 0; b < m; b++) {
-		if (t[b].owner == id)
-			return true;
+		refs[t[b].owner / 64] |= 1ULL << (t[b].owner % 64);
 		for (i = 0; i < SHOAL_MAX_PREV && t[b].prev[i]; i++) {
-			if (t[b].prev[i] == id && (__s32)(t[b].expire[i] - now) > 0)
-				return true;
+			if ((__s32)(t[b].expire[i] - now) > 0)
+				refs[t[b].prev[i] / 64] |= 1ULL << (t[b].prev[i] % 64);
 		}
 	}
-	return false;
 }
 
 static const struct shoal_base_pool *base_pool(const struct shoal_base *b, const char *name)
@@ -719,7 +723,7 @@ int shoal_cluster_apply(struct shoal *s, const struct shoal_cluster *c,
 		}
 		if (!err)
 			table_merge(have_old ? old : NULL, owners, m, now, expire, eligible,
-				    p->table[i], &d);
+				    o->gone, p->table[i], &d);
 		free(owners);
 		free(old);
 		if (err) {
@@ -727,7 +731,8 @@ int shoal_cluster_apply(struct shoal *s, const struct shoal_cluster *c,
 				   strerror(-err));
 			goto out;
 		}
-		p->stage_table[i] = pr->created || d.changed;
+		/* From a base, the result is compared with the base, not with what runs. */
+		p->stage_table[i] = pr->created || d.changed || o->base;
 		memcpy(np->name, pc->name, sizeof(np->name));
 		np->flags = SHOAL_POOL_F_VALID;
 		np->gen = p->cur_pools[pid].flags & SHOAL_POOL_F_VALID ? p->cur_pools[pid].gen : 0;
@@ -749,14 +754,13 @@ int shoal_cluster_apply(struct shoal *s, const struct shoal_cluster *c,
 	 * Nodes the tables name that the config does not (left the cluster, still
 	 * draining): kept, or taken from the base, so they stay forwardable.
 	 */
+	memset(eligible, 0, sizeof(eligible));	/* reused: the nodes some table names */
+	for (i = 0; i < c->npools; i++)
+		table_refs(p->table[i], m, now, eligible);
 	for (id = 1; id < SHOAL_MAX_NODES; id++) {
-		bool ref = false;
-
 		if (p->new_nodes[id].flags & SHOAL_NODE_F_PEER)
 			continue;
-		for (i = 0; i < c->npools && !ref; i++)
-			ref = table_refers(p->table[i], m, (__u16)id, now);
-		if (!ref)
+		if (!(eligible[id / 64] & (1ULL << (id % 64))))
 			continue;
 		if (p->cur_nodes[id].flags & SHOAL_NODE_F_PEER)
 			p->new_nodes[id] = p->cur_nodes[id];

@@ -31,13 +31,49 @@ struct shoal_pool_cfg {
 	int line;
 };
 
+enum shoal_health_type {
+	SHOAL_HEALTH_NONE = 0,
+	SHOAL_HEALTH_TCP,	/* a TCP connect succeeds */
+	SHOAL_HEALTH_HTTP,	/* GET path answers with the expected status */
+	SHOAL_HEALTH_EXEC,	/* a command exits 0 */
+};
+
+/* How shoald checks the local service behind a VIP (keepalived's semantics). */
+struct shoal_health_cfg {
+	enum shoal_health_type type;
+	__u16 port;		/* 0 = the VIP's port */
+	__u16 expect;		/* HTTP status */
+	char path[128];		/* HTTP path */
+	char command[256];	/* run with /bin/sh -c */
+	__u64 interval_ns;
+	__u64 timeout_ns;
+	__u32 rise;		/* successes in a row to become healthy */
+	__u32 fall;		/* failures in a row to become unhealthy */
+};
+
 struct shoal_vip_cfg {
 	struct shoal_addr addr;
 	__u16 port;		/* host order; 0 = any port */
 	__u8 proto;
 	char pool[SHOAL_NAME_LEN];
+	struct shoal_health_cfg health;
 	int line;
 };
+
+/* shoald's own settings; shoalctl ignores them. */
+struct shoal_daemon_cfg {
+	__u16 peer_port;	/* UDP heartbeats and TCP table hand-over, on node addresses */
+	__u64 heartbeat_ns;
+	__u64 dead_after_ns;	/* silence after which a peer counts as dead */
+	__u64 hold_down_ns;	/* a returning peer must stay up this long (doubles per flap) */
+	char metrics[64];	/* ADDR:PORT for Prometheus, "" = off */
+};
+
+#define SHOAL_PEER_PORT_DEFAULT		7946
+#define SHOAL_HEARTBEAT_DEFAULT_NS	(500ULL * 1000000ULL)
+#define SHOAL_DEAD_AFTER_DEFAULT_NS	(2000ULL * 1000000ULL)
+#define SHOAL_HOLD_DOWN_DEFAULT_NS	(3000ULL * 1000000ULL)
+#define SHOAL_METRICS_DEFAULT		"127.0.0.1:9469"
 
 struct shoal_cluster {
 	__u64 seed[2];
@@ -50,6 +86,7 @@ struct shoal_cluster {
 	size_t npools;
 	struct shoal_vip_cfg *vips;
 	size_t nvips;
+	struct shoal_daemon_cfg daemon;
 };
 
 void shoal_cluster_init(struct shoal_cluster *c);
@@ -79,6 +116,14 @@ int shoal_cluster_check(const struct shoal_cluster *c, const char *file, char *e
 int shoal_config_load(const char *path, struct shoal_cluster *c, char *err, size_t len);
 int shoal_config_parse(const char *text, size_t size, const char *name, struct shoal_cluster *c,
 		       char *err, size_t len);
+
+/*
+ * The node whose MAC sits on a local interface (only want_dev, if given), and
+ * that interface. -ENOENT: none; -EEXIST: several interfaces carry nodes' MACs
+ * (bond slaves, VLANs and macvlans share them), so the caller must name them.
+ */
+int shoal_detect_node(const struct shoal_cluster *c, const char *want_dev, __u16 *id, char *dev,
+		      size_t devlen);
 
 /* Rebuild the model from the maps of a running data plane. */
 int shoal_cluster_read(struct shoal *s, struct shoal_cluster *c);
@@ -113,6 +158,7 @@ struct shoal_apply_opts {
 	bool force;		/* allow a new seed (remaps every flow) */
 	__u64 now_ns;		/* 0 = CLOCK_MONOTONIC now (tests set it) */
 	const struct shoal_base *base;	/* start from these tables, not this node's */
+	const __u64 *gone;	/* bitmap of dead nodes: no second chances to them */
 };
 
 struct shoal_pool_report {

@@ -180,6 +180,161 @@ static int parse_cluster(struct pctx *p, const yaml_node_t *m, struct shoal_clus
 	return 0;
 }
 
+static int get_duration(struct pctx *p, const yaml_node_t *x, const char *field, __u64 *ns)
+{
+	const char *s;
+	int err = get_str(p, x, field, &s);
+
+	if (err)
+		return err;
+	if (shoal_parse_duration(s, ns))
+		return perr(p, x, field, "'%s' is not a duration (e.g. 500ms, 2s, 10m)", s);
+	return 0;
+}
+
+static int parse_daemon(struct pctx *p, const yaml_node_t *m, struct shoal_cluster *c)
+{
+	static const char *const keys[] = { "peer_port", "heartbeat", "dead_after", "hold_down",
+					    "metrics", NULL };
+	struct shoal_daemon_cfg *d = &c->daemon;
+	unsigned long long v;
+	const yaml_node_t *x;
+	const char *s;
+	int err;
+
+	if ((err = mapping_check(p, m, "daemon", keys)))
+		return err;
+	if ((x = get(p, m, "peer_port"))) {
+		if ((err = get_uint(p, x, "daemon.peer_port", 65535, &v)))
+			return err;
+		if (!v)
+			return perr(p, x, "daemon.peer_port", "0 is not a port");
+		d->peer_port = (__u16)v;
+	}
+	if ((x = get(p, m, "heartbeat")) &&
+	    (err = get_duration(p, x, "daemon.heartbeat", &d->heartbeat_ns)))
+		return err;
+	if ((x = get(p, m, "dead_after")) &&
+	    (err = get_duration(p, x, "daemon.dead_after", &d->dead_after_ns)))
+		return err;
+	if ((x = get(p, m, "hold_down")) &&
+	    (err = get_duration(p, x, "daemon.hold_down", &d->hold_down_ns)))
+		return err;
+	if (d->heartbeat_ns < 50000000ULL || d->heartbeat_ns > 10000000000ULL)
+		return perr(p, m, "daemon.heartbeat", "must be between 50ms and 10s");
+	if (d->dead_after_ns < 2 * d->heartbeat_ns)
+		return perr(p, m, "daemon.dead_after",
+			    "must be at least two heartbeats, or one lost datagram kills a peer");
+	if ((x = get(p, m, "metrics"))) {
+		struct shoal_addr a;
+		__u16 port;
+
+		if ((err = get_str(p, x, "daemon.metrics", &s)))
+			return err;
+		if (*s && (strlen(s) >= sizeof(d->metrics) || shoal_parse_endpoint(s, &a, &port)))
+			return perr(p, x, "daemon.metrics", "'%s' is not ADDR:PORT (or \"\" for off)",
+				    s);
+		snprintf(d->metrics, sizeof(d->metrics), "%s", s);
+	}
+	return 0;
+}
+
+static int parse_health(struct pctx *p, const yaml_node_t *m, size_t idx, struct shoal_vip_cfg *v)
+{
+	static const char *const keys[] = { "type", "port", "path", "expect", "command",
+					    "interval", "timeout", "rise", "fall", NULL };
+	struct shoal_health_cfg *h = &v->health;
+	unsigned long long n;
+	const yaml_node_t *x;
+	char f[64];
+	const char *s;
+	int err;
+
+	snprintf(f, sizeof(f), "vips[%zu].health", idx);
+	if ((err = mapping_check(p, m, f, keys)))
+		return err;
+	h->interval_ns = 1000000000ULL;
+	h->timeout_ns = 1000000000ULL;
+	h->rise = 2;
+	h->fall = 2;
+	h->expect = 200;
+	snprintf(h->path, sizeof(h->path), "/");
+	snprintf(f, sizeof(f), "vips[%zu].health.type", idx);
+	if (!(x = get(p, m, "type")))
+		return perr(p, m, f, "required: tcp, http or exec");
+	if ((err = get_str(p, x, f, &s)))
+		return err;
+	if (!strcmp(s, "tcp"))
+		h->type = SHOAL_HEALTH_TCP;
+	else if (!strcmp(s, "http"))
+		h->type = SHOAL_HEALTH_HTTP;
+	else if (!strcmp(s, "exec"))
+		h->type = SHOAL_HEALTH_EXEC;
+	else
+		return perr(p, x, f, "'%s': expected tcp, http or exec", s);
+	snprintf(f, sizeof(f), "vips[%zu].health.port", idx);
+	if ((x = get(p, m, "port"))) {
+		if ((err = get_uint(p, x, f, 65535, &n)))
+			return err;
+		h->port = (__u16)n;
+	}
+	if (h->type != SHOAL_HEALTH_EXEC && !h->port && !v->port)
+		return perr(p, m, f, "required for an any-port VIP");
+	snprintf(f, sizeof(f), "vips[%zu].health.path", idx);
+	if ((x = get(p, m, "path"))) {
+		if ((err = get_str(p, x, f, &s)))
+			return err;
+		if (s[0] != '/' || strlen(s) >= sizeof(h->path) || strpbrk(s, " \r\n"))
+			return perr(p, x, f, "must start with / and hold no spaces or line breaks");
+		snprintf(h->path, sizeof(h->path), "%s", s);
+	}
+	snprintf(f, sizeof(f), "vips[%zu].health.expect", idx);
+	if ((x = get(p, m, "expect"))) {
+		if ((err = get_uint(p, x, f, 599, &n)))
+			return err;
+		if (n < 100)
+			return perr(p, x, f, "an HTTP status is 100..599");
+		h->expect = (__u16)n;
+	}
+	snprintf(f, sizeof(f), "vips[%zu].health.command", idx);
+	if ((x = get(p, m, "command"))) {
+		if ((err = get_str(p, x, f, &s)))
+			return err;
+		if (!*s || strlen(s) >= sizeof(h->command))
+			return perr(p, x, f, "1 to %zu characters", sizeof(h->command) - 1);
+		snprintf(h->command, sizeof(h->command), "%s", s);
+	}
+	if (h->type == SHOAL_HEALTH_EXEC && !h->command[0])
+		return perr(p, m, f, "required for an exec check");
+	snprintf(f, sizeof(f), "vips[%zu].health.interval", idx);
+	if ((x = get(p, m, "interval")) && (err = get_duration(p, x, f, &h->interval_ns)))
+		return err;
+	snprintf(f, sizeof(f), "vips[%zu].health.timeout", idx);
+	if ((x = get(p, m, "timeout")) && (err = get_duration(p, x, f, &h->timeout_ns)))
+		return err;
+	if (h->interval_ns < 100000000ULL)
+		return perr(p, m, f, "interval must be at least 100ms");
+	if (h->timeout_ns < 10000000ULL || h->timeout_ns > h->interval_ns)
+		return perr(p, m, f, "timeout must be between 10ms and the interval");
+	snprintf(f, sizeof(f), "vips[%zu].health.rise", idx);
+	if ((x = get(p, m, "rise"))) {
+		if ((err = get_uint(p, x, f, 100, &n)))
+			return err;
+		if (!n)
+			return perr(p, x, f, "at least 1");
+		h->rise = (__u32)n;
+	}
+	snprintf(f, sizeof(f), "vips[%zu].health.fall", idx);
+	if ((x = get(p, m, "fall"))) {
+		if ((err = get_uint(p, x, f, 100, &n)))
+			return err;
+		if (!n)
+			return perr(p, x, f, "at least 1");
+		h->fall = (__u32)n;
+	}
+	return 0;
+}
+
 static int parse_node(struct pctx *p, const yaml_node_t *m, size_t idx, struct shoal_node_cfg *n)
 {
 	static const char *const keys[] = { "name", "id", "mac", "address", "weight", "state",
@@ -307,7 +462,7 @@ static int parse_pool(struct pctx *p, const yaml_node_t *m, size_t idx, struct s
 static int parse_vip(struct pctx *p, const yaml_node_t *m, size_t idx, struct shoal_cluster *c,
 		     struct shoal_vip_cfg *v)
 {
-	static const char *const keys[] = { "address", "port", "protocol", "pool", NULL };
+	static const char *const keys[] = { "address", "port", "protocol", "pool", "health", NULL };
 	unsigned long long n;
 	const yaml_node_t *x;
 	char f[64];
@@ -361,6 +516,8 @@ static int parse_vip(struct pctx *p, const yaml_node_t *m, size_t idx, struct sh
 	} else {
 		return perr(p, m, f, "required when the cluster has more than one pool");
 	}
+	if ((x = get(p, m, "health")))
+		return parse_health(p, x, idx, v);
 	return 0;
 }
 
@@ -374,7 +531,7 @@ static int parse_seq(struct pctx *p, const yaml_node_t *seq, const char *field, 
 
 static int parse_root(struct pctx *p, const yaml_node_t *root, struct shoal_cluster *c)
 {
-	static const char *const keys[] = { "cluster", "nodes", "pools", "vips", NULL };
+	static const char *const keys[] = { "cluster", "nodes", "pools", "vips", "daemon", NULL };
 	const yaml_node_t *x;
 	size_t n = 0, i;
 	int err;
@@ -386,6 +543,8 @@ static int parse_root(struct pctx *p, const yaml_node_t *root, struct shoal_clus
 	if ((err = parse_cluster(p, x, c)))
 		return err;
 
+	if ((x = get(p, root, "daemon")) && (err = parse_daemon(p, x, c)))
+		return err;
 	if (!(x = get(p, root, "nodes")))
 		return perr(p, root, "nodes", "required: the list of nodes");
 	if ((err = parse_seq(p, x, "nodes", &n)))

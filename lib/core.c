@@ -618,6 +618,131 @@ int shoal_detach(struct shoal *s)
 	return 0;
 }
 
+/* ---- upgrade ---- */
+
+/* The map names a BPF object uses, by our index. */
+static const char *const obj_map_names[M__NR] = {
+	[M_CONF] = ".data.conf", [M_NODES] = ".data.nodes", [M_VIPS] = ".data.vips",
+	[M_TABLES] = "tables",	  [M_POOLS] = "pools",	     [M_STATS] = "stats",
+	[M_VIPSTATS] = "vipstats", [M_SYNC] = "sync",
+};
+
+/* Hand every map of `obj` the running map's fd; refuse any layout difference. */
+static int reuse_maps(struct shoal *s, struct bpf_object *obj)
+{
+	struct bpf_map *map;
+	int i;
+
+	bpf_object__for_each_map(map, obj) {
+		struct bpf_map_info info = {};
+		__u32 len = sizeof(info);
+
+		for (i = 0; i < M__NR; i++) {
+			if (!strcmp(bpf_map__name(map), obj_map_names[i]))
+				break;
+		}
+		if (i == M__NR)
+			return shoal_errmsg(-EPROTO, "the new program has a map shoal does not know ('%s'): it needs detach and apply, not an upgrade",
+					    bpf_map__name(map));
+		if (bpf_obj_get_info_by_fd(s->fd[i], &info, &len))
+			return shoal_err(-errno, "inspect map %s", map_names[i]);
+		if (bpf_map__type(map) != info.type || bpf_map__value_size(map) != info.value_size ||
+		    (bpf_map__type(map) != BPF_MAP_TYPE_ARRAY_OF_MAPS &&
+		     bpf_map__max_entries(map) != info.max_entries))
+			return shoal_errmsg(-EPROTO, "the new program lays out map '%s' differently: it needs detach and apply, not an upgrade",
+					    map_names[i]);
+		if (bpf_map__reuse_fd(map, s->fd[i]))
+			return shoal_err(-errno, "reuse map %s", map_names[i]);
+	}
+	return 0;
+}
+
+int shoal_upgrade(struct shoal *s, const char *obj_path, __u32 *old_id, __u32 *new_id)
+{
+	struct bpf_object *obj = NULL;
+	struct shoal_bpf *skel = NULL;
+	struct bpf_program *prog;
+	struct bpf_prog_info info;
+	char p[PATH_MAX];
+	__u32 len;
+	int err, fd, link;
+
+	*old_id = *new_id = 0;
+	err = shoal_lock(s);
+	if (err)
+		return err;
+	memset(&info, 0, sizeof(info));
+	len = sizeof(info);
+	if (bpf_obj_get_info_by_fd(s->prog_fd, &info, &len) == 0)
+		*old_id = info.id;
+	if (obj_path) {
+		obj = bpf_object__open_file(obj_path, NULL);
+		if (!obj) {
+			err = shoal_err(-errno, "open %s", obj_path);
+			goto out;
+		}
+	} else {
+		skel = shoal_bpf__open();
+		if (!skel) {
+			err = shoal_err(-errno, "open the built-in BPF object");
+			goto out;
+		}
+		obj = skel->obj;
+	}
+	err = reuse_maps(s, obj);
+	if (err)
+		goto out;
+	err = bpf_object__load(obj);
+	if (err) {
+		err = shoal_err(err, "load the new program");
+		goto out;
+	}
+	prog = bpf_object__find_program_by_name(obj, "shoal_xdp");
+	if (!prog) {
+		err = shoal_errmsg(-ENOENT, "the new object has no program 'shoal_xdp'");
+		goto out;
+	}
+	fd = dup(bpf_program__fd(prog));
+	if (fd < 0) {
+		err = -errno;
+		goto out;
+	}
+	/* The swap: one syscall, the device never runs without a program. */
+	link = link_open(s);
+	if (link >= 0 && bpf_link_update(link, fd, NULL)) {
+		err = shoal_err(-errno, "swap the attached program");
+		close(fd);
+		goto out;
+	}
+	if (s->pinned && pin_path(s, "prog", p, sizeof(p)) == 0) {
+		unlink(p);
+		if (bpf_obj_pin(fd, p))
+			shoal_warn("pin the new program at %s: %s", p, strerror(errno));
+	}
+	close(s->prog_fd);
+	s->prog_fd = fd;
+	memset(&info, 0, sizeof(info));
+	len = sizeof(info);
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
+		*new_id = info.id;
+	err = 0;
+out:
+	if (skel)
+		shoal_bpf__destroy(skel);
+	else if (obj)
+		bpf_object__close(obj);
+	shoal_unlock(s);
+	return err;
+}
+
+int shoal_prog_id(const struct shoal *s)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(s->prog_fd, &info, &len) ? -errno : (int)info.id;
+}
+
 /* ---- conf ---- */
 
 volatile struct shoal_conf *shoal_conf(struct shoal *s)

@@ -205,8 +205,8 @@ static bool is_live_prev(const struct shoal_bucket *b, __u16 id, __u32 now)
 }
 
 void table_merge(const struct shoal_bucket *old, const __u16 *owners, __u32 m, __u32 now,
-		 __u32 expire, const __u64 *eligible, struct shoal_bucket *out,
-		 struct table_diff *diff)
+		 __u32 expire, const __u64 *eligible, const __u64 *gone,
+		 struct shoal_bucket *out, struct table_diff *diff)
 {
 	static const struct shoal_bucket none;
 	__u32 b;
@@ -223,7 +223,7 @@ void table_merge(const struct shoal_bucket *old, const __u16 *owners, __u32 m, _
 			diff->deferred++;
 		}
 
-		if (o->owner && o->owner != n.owner) {
+		if (o->owner && o->owner != n.owner && !(gone && is_eligible(gone, o->owner))) {
 			n.prev[k] = o->owner;
 			n.expire[k] = expire;
 			k++;
@@ -232,7 +232,7 @@ void table_merge(const struct shoal_bucket *old, const __u16 *owners, __u32 m, _
 			__u16 p = o->prev[i];
 			int dup = p == n.owner;
 
-			if (expired(o->expire[i], now))
+			if (expired(o->expire[i], now) || (gone && is_eligible(gone, p)))
 				continue;
 			for (j = 0; j < k; j++)
 				dup |= n.prev[j] == p;

@@ -41,10 +41,13 @@ struct table_diff {
  * previous owner only swaps places and goes ahead. Kept buckets follow the
  * Maglev table at the first change after their window ends; diff->deferred
  * counts them.
+ *
+ * Nodes in `gone` (a bitmap; dead, not planned) hold no connections worth a
+ * second chance: they are not pushed as previous owners and leave every chain.
  */
 void table_merge(const struct shoal_bucket *old, const __u16 *owners, __u32 m, __u32 now,
-		 __u32 expire, const __u64 *eligible, struct shoal_bucket *out,
-		 struct table_diff *diff);
+		 __u32 expire, const __u64 *eligible, const __u64 *gone,
+		 struct shoal_bucket *out, struct table_diff *diff);
 
 /* True when the bucket has a previous owner live at `now`. */
 int bucket_in_transition(const struct shoal_bucket *b, __u32 now);

@@ -39,6 +39,14 @@ int shoal_detach(struct shoal *s);
 int shoal_attachment(struct shoal *s, int *ifindex, enum shoal_xdp_mode *mode);
 
 int shoal_prog_fd(const struct shoal *s);
+int shoal_prog_id(const struct shoal *s);
+
+/*
+ * Replace the program with the one in obj_path (NULL: the one built into this
+ * binary), keeping every map - tables, VIPs, counters - and swapping it on the
+ * attached link in one step. A program whose maps differ is refused.
+ */
+int shoal_upgrade(struct shoal *s, const char *obj_path, __u32 *old_id, __u32 *new_id);
 __u32 shoal_m(const struct shoal *s);
 const char *shoal_pin_dir(const struct shoal *s);
 

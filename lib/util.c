@@ -146,23 +146,31 @@ int shoal_parse_duration(const char *s, __u64 *ns)
 				return -ERANGE;
 		}
 		switch (*s) {
-		case 'h': unit = 3600; s++; break;
-		case 'm': unit = 60; s++; break;
-		case 's': unit = 1; s++; break;
+		case 'h': unit = 3600ULL * 1000000000ULL; s++; break;
+		case 'm':
+			if (s[1] == 's') {
+				unit = 1000000ULL;
+				s += 2;
+			} else {
+				unit = 60ULL * 1000000000ULL;
+				s++;
+			}
+			break;
+		case 's': unit = 1000000000ULL; s++; break;
 		case '\0':
 			if (any)
 				return -EINVAL;
-			unit = 1;
+			unit = 1000000000ULL;
 			break;
 		default:
 			return -EINVAL;
 		}
 		total += v * unit;
+		if (total > 366ULL * 86400 * 1000000000ULL)
+			return -ERANGE;
 		any = true;
 	}
-	if (total > 366ULL * 86400)
-		return -ERANGE;
-	*ns = total * 1000000000ULL;
+	*ns = total;
 	return 0;
 }
 

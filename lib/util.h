@@ -24,7 +24,7 @@ bool shoal_addr_eq(const struct shoal_addr *x, const struct shoal_addr *y);
 int shoal_parse_endpoint(const char *s, struct shoal_addr *a, __u16 *port);
 /* Strict unsigned decimal, no sign, no trailing junk, at most max. */
 int shoal_parse_uint(const char *s, unsigned long long max, unsigned long long *out);
-/* "90", "90s", "10m", "2h", "1h30m" -> nanoseconds */
+/* "90", "90s", "10m", "2h", "1h30m", "500ms" -> nanoseconds */
 int shoal_parse_duration(const char *s, __u64 *ns);
 void shoal_format_duration(__u64 ns, char *buf, size_t len);
 int shoal_parse_hex128(const char *s, __u64 out[2]);

@@ -3,7 +3,7 @@
 # Usage: scripts/deps.sh [build|test|all]   (default: all)
 set -eu
 
-build="clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libyaml-dev libjson-c-dev \
+build="clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libyaml-dev libjson-c-dev libmicrohttpd-dev \
 	libcmocka-dev pkg-config make gcc"
 test="iproute2 ethtool jq util-linux nginx-light socat curl tcpdump iputils-ping procps"
 set -- ${1:-all}

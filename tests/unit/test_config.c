@@ -543,7 +543,7 @@ static void test_reject_buckets_above_maximum(void **st)
 
 static void test_reject_bad_duration(void **st)
 {
-	static const char *const bad[] = { "10 minutes", "5d", "1.5h", "-10m", "10ms", "1h30",
+	static const char *const bad[] = { "10 minutes", "5d", "1.5h", "-10m", "10us", "1h30",
 					   "m", "\"\"", "9000h" };
 	char yaml[1024];
 	size_t i;
@@ -1457,10 +1457,21 @@ static void test_parse_duration_units(void **st)
 	}
 }
 
+static void test_parse_duration_accepts_milliseconds(void **st)
+{
+	__u64 ns = 0;
+
+	(void)st;
+	assert_int_equal(shoal_parse_duration("500ms", &ns), 0);
+	assert_int_equal(ns, 500000000ULL);
+	assert_int_equal(shoal_parse_duration("1s250ms", &ns), 0);
+	assert_int_equal(ns, 1250000000ULL);
+}
+
 static void test_parse_duration_rejects_malformed(void **st)
 {
 	static const char *const bad[] = { "", "s", "m5", "5d", "5 m", " 5m", "5m ", "1.5h",
-					   "-5m", "+5m", "1h30", "10ms", "5M", "8785h",
+					   "-5m", "+5m", "1h30", "10ns", "5M", "8785h",
 					   "100000001", "99999999999999999999s" };
 	__u64 ns = 7;
 	size_t i;
@@ -1652,6 +1663,7 @@ int main(void)
 		cmocka_unit_test(test_parse_uint_accepts_plain_decimal),
 		cmocka_unit_test(test_parse_uint_is_strict),
 		cmocka_unit_test(test_parse_duration_units),
+		cmocka_unit_test(test_parse_duration_accepts_milliseconds),
 		cmocka_unit_test(test_parse_duration_rejects_malformed),
 		cmocka_unit_test(test_format_duration_parses_back),
 		cmocka_unit_test(test_parse_hex128),

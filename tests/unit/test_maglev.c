@@ -504,7 +504,7 @@ static void merge1(struct shoal_bucket old, __u16 owner, __u32 now, __u32 expire
 	int i;
 
 	memset(&out, 0xa5, sizeof(out));
-	table_merge(&old, &owner, 1, now, expire, NULL, &out, &d);
+	table_merge(&old, &owner, 1, now, expire, NULL, NULL, &out, &d);
 	assert_int_equal(out.owner, want.owner);
 	for (i = 0; i < SHOAL_MAX_PREV; i++) {
 		if (out.prev[i] != want.prev[i] ||
@@ -525,7 +525,7 @@ static void test_merge_fresh_table_has_no_previous_owners(void **st)
 
 	(void)st;
 	memset(out, 0xa5, sizeof(out));
-	table_merge(NULL, owners, 4, NOW, EXP, NULL, out, &d);
+	table_merge(NULL, owners, 4, NOW, EXP, NULL, NULL, out, &d);
 	for (b = 0; b < 4; b++) {
 		assert_int_equal(out[b].owner, owners[b]);
 		for (i = 0; i < SHOAL_MAX_PREV; i++) {
@@ -626,7 +626,7 @@ static void test_merge_counts_moved_and_changed_buckets(void **st)
 	struct table_diff d;
 
 	(void)st;
-	table_merge(old, owners, 5, NOW, EXP, NULL, out, &d);
+	table_merge(old, owners, 5, NOW, EXP, NULL, NULL, out, &d);
 	assert_int_equal(d.moved, 2);
 	assert_int_equal(d.changed, 3);
 	assert_int_equal(out[4].owner, 0);
@@ -671,7 +671,7 @@ static void test_merge_sequence_of_changes(void **st)
 	equal_nodes(nodes, 6, 100);
 	nodes[5].weight = 0;	/* node 6 is not there yet */
 	build(nodes, 6, seed, t0);
-	table_merge(NULL, t0, M, 0, window, NULL, tab[cur], &d);
+	table_merge(NULL, t0, M, 0, window, NULL, NULL, tab[cur], &d);
 	assert_int_equal(d.moved, M);
 
 	for (now = 100; now <= 900; now += 100) {
@@ -685,7 +685,7 @@ static void test_merge_sequence_of_changes(void **st)
 		else if (now == 300)
 			nodes[0].weight = 200;	/* node 1 doubles */
 		build(nodes, 6, seed, t0);
-		table_merge(old, t0, M, now, now + window, NULL, out, &d);
+		table_merge(old, t0, M, now, now + window, NULL, NULL, out, &d);
 		for (b = 0; b < M; b++) {
 			assert_int_equal(out[b].owner, t0[b]);
 			check_bucket(&out[b], now);
@@ -723,7 +723,7 @@ static struct shoal_bucket merge_eligible(struct shoal_bucket old, __u16 want, _
 
 	if (ineligible)
 		eligible[0] &= ~(1ULL << ineligible);
-	table_merge(&old, &want, 1, NOW, EXP, eligible, &out, d);
+	table_merge(&old, &want, 1, NOW, EXP, eligible, NULL, &out, d);
 	return out;
 }
 
