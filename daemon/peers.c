@@ -51,7 +51,8 @@ static const char *const state_name[] = { "unknown", "alive", "holding", "dead" 
  */
 bool peer_counts(const struct peer *p)
 {
-	return (p->state == PEER_ALIVE && p->serving) || (p->state == PEER_UNKNOWN && p->presumed);
+	return (p->state == PEER_ALIVE && (p->serving || p->presumed)) ||
+	       (p->state == PEER_UNKNOWN && p->presumed);
 }
 
 static socklen_t to_sockaddr(const struct shoal_addr *a, __u16 port, struct sockaddr_storage *ss)
@@ -238,6 +239,8 @@ static void set_state(struct daemon *d, struct peer *p, enum peer_state s, __u64
 		return;
 	p->state = s;
 	p->last_change = now;
+	if (s == PEER_DEAD)
+		p->presumed = false;	/* back from the dead, it counts once it serves */
 	dlog(s == PEER_DEAD ? 1 : 2, "peer %s (id %u): %s -> %s (%s)", p->name, p->id,
 	     state_name[was], state_name[s], why);
 	if (peer_counts(p) != counted) {

@@ -208,7 +208,15 @@ static int apply_model(struct daemon *d, const struct shoal_base *base, const ch
 	d->model_digest = digest;
 	d->table_digest = tables_digest(d);
 	d->applies++;
+	d->settle_at = 0;
 	for (i = 0; i < rep.npools; i++) {
+		/*
+		 * Buckets kept by an owner still in transition follow the Maglev
+		 * table only at the next apply after their window: schedule one,
+		 * or the table would stay off its weights until the next change.
+		 */
+		if (rep.pools[i].deferred)
+			d->settle_at = now_ns() + d->cfg.drain_ns + 250000000ULL;
 		if (rep.pools[i].changed || rep.pools[i].created)
 			dlog(2, "applied (%s): pool %s generation %llu, %u buckets moved, %u in transition",
 			     why, rep.pools[i].name, (unsigned long long)rep.pools[i].gen,
@@ -378,6 +386,15 @@ static void finish_joining(struct daemon *d, __u64 now)
 		apply_model(d, &base, "joining");
 		shoal_base_free(&base);
 	} else {
+		/*
+		 * A cold start: nobody serves yet. Every peer heard is starting
+		 * too and builds the same tables from the same config, so it
+		 * counts now; waiting for it to serve would make each node start
+		 * alone and take the others in one change at a time.
+		 */
+		for (i = 0; i < d->npeers; i++)
+			if (d->peers[i].state == PEER_ALIVE)
+				d->peers[i].presumed = true;
 		dlog(2, "joining: no serving peer, building tables from the config");
 		apply_model(d, NULL, "first start");
 	}
@@ -640,6 +657,8 @@ int main(int argc, char **argv)
 					finish_joining(d, now);
 				health_tick(d, now);
 				peers_tick(d, now);
+				if (d->settle_at && now >= d->settle_at && !d->fresh)
+					apply_model(d, NULL, "transition windows ended");
 				if (now >= d->next_second) {
 					d->next_second = now + 1000000000ULL;
 					every_second(d, now);

@@ -26,7 +26,7 @@ struct peer {
 	char name[SHOAL_NAME_LEN];
 	struct shoal_addr addr;
 	enum peer_state state;
-	bool presumed;		/* known to the running state at start: alive until proven dead */
+	bool presumed;		/* in the running state at start, or starting with us: alive until proven dead */
 	__u64 last_seen;	/* CLOCK_MONOTONIC ns of its last valid heartbeat, 0 = never */
 	__u64 streak_start;	/* first heartbeat of its current run of heartbeats */
 	__u64 hold_ns;		/* hold-down it must wait out when it comes back */
@@ -96,6 +96,7 @@ struct daemon {
 	__u64 fresh_since;
 	__u64 model_digest;		/* of the model last applied */
 	__u64 table_digest;
+	__u64 settle_at;		/* re-apply then: buckets were kept past a change */
 	char apply_error[512];
 	__u32 applies, table_syncs;
 	__u32 hb_sent, hb_received, hb_rejected;
