@@ -226,7 +226,7 @@ EOF
 daemon:
   heartbeat: 500ms
   dead_after: 2s
-  hold_down: 3s
+  hold_down: 2s
 vips:
   - address: $LAB_VIP
     port: $LAB_HTTP_PORT
@@ -464,6 +464,7 @@ lab_remove_node() {
 
 # A node dies abruptly: its link goes down.
 lab_crash_node() { ip -n "$NS_SW" link set "sw-$(lab_node_name "$1")" down; }
+lab_revive_node() { ip -n "$NS_SW" link set "sw-$(lab_node_name "$1")" up; }
 
 # ---- clients ----
 
