@@ -910,15 +910,21 @@ static void print_daemon(void)
 	}
 	if (json_object_object_get_ex(st, "peers", &x)) {
 		for (i = 0; i < json_object_array_length(x); i++) {
-			struct json_object *p = json_object_array_get_idx(x, i), *h, *seen;
+			struct json_object *p = json_object_array_get_idx(x, i), *h, *seen, *g;
+			char heard[48] = "never heard";
 
 			json_object_object_get_ex(p, "healthy", &h);
 			json_object_object_get_ex(p, "last_seen_ms", &seen);
-			printf("  peer  %-12s %-16s %-8s %s, last heard %s%lld ms ago\n", jstr(p, "name"),
-			       jstr(p, "address"), jstr(p, "state"),
-			       json_object_get_boolean(h) ? "healthy" : "failing",
-			       json_object_get_int64(seen) < 0 ? "never (" : "",
-			       (long long)json_object_get_int64(seen));
+			if (json_object_get_int64(seen) >= 0)
+				snprintf(heard, sizeof(heard), "last heard %lld ms ago",
+					 (long long)json_object_get_int64(seen));
+			printf("  peer  %-12s %-16s %-8s %s, %s", jstr(p, "name"), jstr(p, "address"),
+			       jstr(p, "state"), json_object_get_boolean(h) ? "healthy" : "failing",
+			       heard);
+			if (json_object_object_get_ex(p, "restart_grace_ms", &g) &&
+			    json_object_get_int64(g) > 0)
+				printf(", restarting (grace %lld ms)", (long long)json_object_get_int64(g));
+			printf("\n");
 		}
 	}
 	json_object_put(st);

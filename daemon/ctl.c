@@ -19,6 +19,7 @@
 #include "shoald.h"
 
 #define CTL_MAX_REQUEST 4096
+#define CTL_DEADLINE_MS 250
 
 static const char *const peer_state[] = { "unknown", "alive", "holding", "dead" };
 
@@ -124,6 +125,7 @@ struct json_object *ctl_status(struct daemon *d)
 		json_object_object_add(x, "healthy", json_object_new_boolean(p->healthy));
 		add_int(x, "last_seen_ms", p->last_seen ? (int64_t)((now - p->last_seen) / 1000000) : -1);
 		add_int(x, "state_since_ms", p->last_change ? (int64_t)((now - p->last_change) / 1000000) : -1);
+		add_int(x, "restart_grace_ms", p->grace_until > now ? (int64_t)((p->grace_until - now) / 1000000) : 0);
 		add_int(x, "flaps", p->flaps);
 		add_int(x, "hold_down_ms", (int64_t)(p->hold_ns / 1000000));
 		add_hex(x, "table_digest", p->table_digest);
@@ -205,10 +207,19 @@ void ctl_accept(struct daemon *d)
 
 		if (fd < 0)
 			return;
-		/* One line, within a second: a client that stalls does not stall us long. */
+		/*
+		 * One line within CTL_DEADLINE_MS in all, and the answer written within
+		 * as long: a client that stalls or trickles costs the loop (heartbeats,
+		 * checks) at most that, never a hang.
+		 */
+		__u64 until = now_ns() + CTL_DEADLINE_MS * 1000000ULL, t;
+		struct timeval tv = { 0, CTL_DEADLINE_MS * 1000 };
+
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 		pfd.fd = fd;
 		pfd.events = POLLIN;
-		while (len < CTL_MAX_REQUEST && poll(&pfd, 1, 1000) > 0) {
+		while (len < CTL_MAX_REQUEST && (t = now_ns()) < until &&
+		       poll(&pfd, 1, (int)((until - t) / 1000000) + 1) > 0) {
 			ssize_t n = read(fd, buf + len, CTL_MAX_REQUEST - len);
 
 			if (n <= 0)

@@ -37,6 +37,7 @@ static void check_stop(struct daemon *d, struct check *k)
 	}
 	if (k->pid > 0) {
 		kill(-k->pid, SIGKILL);
+		kill(k->pid, SIGKILL);
 		waitpid(k->pid, NULL, 0);
 		k->pid = 0;
 	}
@@ -120,12 +121,43 @@ static void start_socket(struct daemon *d, struct check *k)
 	epoll_ctl(d->ep, EPOLL_CTL_ADD, k->fd, &ev);
 }
 
+/*
+ * The command runs under /bin/sh with the daemon's environment plus
+ * SHOAL_NODE, SHOAL_VIP and SHOAL_PORT, so one command line serves every node
+ * (a maintenance file per node, say). The environment is built before fork():
+ * the metrics server runs threads, and the child may only make async-signal-safe
+ * calls until execve().
+ */
+extern char **environ;
+
 static void start_exec(struct daemon *d, struct check *k)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
-	pid_t pid = fork();
+	const struct shoal_node_cfg *me = shoal_cluster_node_id(&d->cfg, d->self);
+	char node[80], vip[32 + SHOAL_ADDRSTRLEN], port[32], a[SHOAL_ADDRSTRLEN];
+	char *argv[] = { "sh", "-c", k->cfg.command, NULL };
+	size_t n = 0, i;
+	char **envp;
+	pid_t pid;
 
+	while (environ[n])
+		n++;
+	envp = calloc(n + 4, sizeof(*envp));
+	if (!envp) {
+		result(d, k, false, "out of memory");
+		return;
+	}
+	snprintf(node, sizeof(node), "SHOAL_NODE=%s", me ? me->name : "");
+	snprintf(vip, sizeof(vip), "SHOAL_VIP=%s", shoal_format_addr(&k->addr, a));
+	snprintf(port, sizeof(port), "SHOAL_PORT=%u", k->port);
+	for (i = 0; i < n; i++)
+		envp[i] = environ[i];
+	envp[n] = node;
+	envp[n + 1] = vip;
+	envp[n + 2] = port;
+	pid = fork();
 	if (pid < 0) {
+		free(envp);
 		result(d, k, false, strerror(errno));
 		return;
 	}
@@ -139,9 +171,11 @@ static void start_exec(struct daemon *d, struct check *k)
 		dup2(fd, 0);
 		dup2(fd, 1);
 		dup2(fd, 2);
-		execl("/bin/sh", "sh", "-c", k->cfg.command, (char *)NULL);
+		execve("/bin/sh", argv, envp);
 		_exit(127);
 	}
+	free(envp);
+	setpgid(pid, pid);	/* as the child does: whichever runs first, kill(-pid) reaches it */
 	k->pid = pid;
 	k->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (k->pidfd < 0) {

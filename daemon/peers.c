@@ -8,6 +8,7 @@
  * the leader's tables over TCP on the same port, so live nodes converge.
  */
 #include <arpa/inet.h>
+#include <endian.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -25,6 +26,7 @@
 #define HB_VERSION	1
 #define HB_F_HEALTHY	0x01
 #define HB_F_SERVING	0x02	/* has tables; a joining node does not */
+#define HB_F_RESTARTING	0x04	/* the daemon stops, its data plane serves on: allow restart_grace */
 #define HOLD_MAX_NS	(60ULL * 1000000000ULL)
 #define FETCH_MAX	(64u << 20)
 
@@ -33,8 +35,7 @@ struct heartbeat {
 	__u8 version;
 	__u8 flags;
 	__be16 sender;
-	__be32 seq;
-	__u32 pad;
+	__be64 seq;		/* grows for the sender's lifetime and across its restarts */
 	__u64 config_digest;
 	__u64 model_digest;
 	__u64 table_digest;
@@ -202,14 +203,14 @@ const struct peer *peers_leader(const struct daemon *d)
 	return best;
 }
 
-static void send_heartbeats(struct daemon *d)
+static void send_heartbeats(struct daemon *d, __u8 extra)
 {
 	struct heartbeat hb = {
 		.magic = htonl(HB_MAGIC),
 		.version = HB_VERSION,
-		.flags = (d->healthy ? HB_F_HEALTHY : 0) | (d->fresh ? 0 : HB_F_SERVING),
+		.flags = (d->healthy ? HB_F_HEALTHY : 0) | (d->fresh ? 0 : HB_F_SERVING) | extra,
 		.sender = htons(d->self),
-		.seq = htonl(++d->hb_seq),
+		.seq = htobe64(++d->hb_seq),
 		.config_digest = d->cfg_digest,
 		.model_digest = d->model_digest,
 		.table_digest = d->table_digest,
@@ -227,6 +228,13 @@ static void send_heartbeats(struct daemon *d)
 		if (sendto(d->udp, &hb, sizeof(hb), 0, (void *)&ss, len) == sizeof(hb))
 			d->hb_sent++;
 	}
+}
+
+/* Tell peers the daemon stops while the data plane keeps serving (a restart). */
+void peers_goodbye(struct daemon *d)
+{
+	if (d->udp >= 0 && !d->retiring && !d->fresh)
+		send_heartbeats(d, HB_F_RESTARTING);
 }
 
 static void set_state(struct daemon *d, struct peer *p, enum peer_state s, __u64 now,
@@ -284,7 +292,8 @@ void peers_receive(struct daemon *d)
 		if (n != sizeof(hb) || ntohl(hb.magic) != HB_MAGIC || hb.version != HB_VERSION ||
 		    !from_addr(&ss, &from) || !(p = peer_by_id(d, ntohs(hb.sender))) ||
 		    !shoal_addr_eq(&p->addr, &from) ||
-		    hb.mac != shoal_siphash(d->cfg.seed, &hb, offsetof(struct heartbeat, mac))) {
+		    hb.mac != shoal_siphash(d->cfg.seed, &hb, offsetof(struct heartbeat, mac)) ||
+		    be64toh(hb.seq) <= p->last_seq) {	/* a replay, or sent before one we had */
 			d->hb_rejected++;
 			if (d->hb_rejected % 100 == 1) {
 				char a[SHOAL_ADDRSTRLEN] = "?";
@@ -296,6 +305,14 @@ void peers_receive(struct daemon *d)
 			continue;
 		}
 		d->hb_received++;
+		p->last_seq = be64toh(hb.seq);
+		if (hb.flags & HB_F_RESTARTING) {
+			p->grace_until = now + d->cfg.daemon.restart_grace_ns;
+			dlog(2, "peer %s restarts its daemon: allowing it %llu ms of silence", p->name,
+			     (unsigned long long)(d->cfg.daemon.restart_grace_ns / 1000000));
+		} else {
+			p->grace_until = 0;
+		}
 		if (!p->last_seen || now - p->last_seen > 2 * d->cfg.daemon.heartbeat_ns + 100000000ULL)
 			p->streak_start = now;
 		p->last_seen = now;
@@ -349,7 +366,7 @@ void peers_tick(struct daemon *d, __u64 now)
 	now = now_ns();
 	if (now >= d->next_heartbeat && !d->retiring) {
 		d->next_heartbeat = now + d->cfg.daemon.heartbeat_ns;
-		send_heartbeats(d);
+		send_heartbeats(d, 0);
 	}
 	for (i = 0; i < d->npeers; i++) {
 		struct peer *p = &d->peers[i];
@@ -364,7 +381,7 @@ void peers_tick(struct daemon *d, __u64 now)
 			set_state(d, p, PEER_ALIVE, now, "held down long enough");
 		if ((p->state == PEER_ALIVE || p->state == PEER_HOLDING ||
 		     (p->state == PEER_UNKNOWN && p->presumed)) &&
-		    now - seen > d->cfg.daemon.dead_after_ns) {
+		    now - seen > d->cfg.daemon.dead_after_ns && now >= p->grace_until) {
 			/* Dying again soon after coming back is a flap: hold it down longer. */
 			if (p->state == PEER_HOLDING ||
 			    (p->died_at && now - p->died_at < 10 * HOLD_MAX_NS)) {

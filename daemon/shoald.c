@@ -345,9 +345,11 @@ int daemon_reload(struct daemon *d, const char *why)
 	}
 	dlog(2, "config %s loaded (%s): %zu nodes, %zu pools, %zu vips", d->config_path, why,
 	     c.nnodes, c.npools, c.nvips);
+	if (!d->s)
+		return 0;	/* at start: peers and checks are set up once the data plane is open */
 	peers_setup(d);
 	health_setup(d);
-	if (d->s && !d->fresh)
+	if (!d->fresh)
 		apply_model(d, NULL, why);
 	return 0;
 bad:
@@ -552,11 +554,30 @@ int main(int argc, char **argv)
 		fprintf(stderr, "shoald: needs root (BPF, bpffs, XDP)\n");
 		return 1;
 	}
+	/*
+	 * Signals are read from a signalfd by the main loop. Blocked before any
+	 * thread exists (the metrics server's inherit the mask): a signal the
+	 * kernel hands to a thread that does not block it takes its default
+	 * action, and SIGTERM would kill the daemon without a goodbye.
+	 */
+	sigemptyset(&ss);
+	sigaddset(&ss, SIGHUP);
+	sigaddset(&ss, SIGTERM);
+	sigaddset(&ss, SIGINT);
+	sigaddset(&ss, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &ss, NULL);
+	signal(SIGPIPE, SIG_IGN);
 	journal = getenv("JOURNAL_STREAM") != NULL;
 	shoal_set_log(lib_log);
 	shoal_set_log_level(SHOAL_LOG_DEBUG);
 	pthread_mutex_init(&d->lock, NULL);
 	d->started = now_ns();
+	{
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		d->hb_seq = (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
+	}
 
 	/* The config must be good at start: there is nothing else to serve. */
 	if (daemon_reload(d, "start"))
@@ -605,13 +626,6 @@ int main(int argc, char **argv)
 	if (metrics_setup(d))
 		dlog(1, "metrics endpoint could not start; continuing without it");
 
-	sigemptyset(&ss);
-	sigaddset(&ss, SIGHUP);
-	sigaddset(&ss, SIGTERM);
-	sigaddset(&ss, SIGINT);
-	sigaddset(&ss, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &ss, NULL);
-	signal(SIGPIPE, SIG_IGN);
 	d->sigfd = signalfd(-1, &ss, SFD_CLOEXEC | SFD_NONBLOCK);
 	d->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	timerfd_settime(d->tfd, 0, &its, NULL);
@@ -677,6 +691,7 @@ int main(int argc, char **argv)
 		}
 	}
 stop:
+	peers_goodbye(d);
 	metrics_stop(d);
 	if (d->ctl >= 0)
 		unlink(d->socket_path);

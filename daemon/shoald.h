@@ -37,6 +37,8 @@ struct peer {
 	bool serving;		/* it has tables (not joining): it can hand them out */
 	__u64 model_digest;
 	__u64 table_digest;
+	__u64 last_seq;		/* of its last heartbeat accepted: older ones are replays */
+	__u64 grace_until;	/* it said it restarts: not dead before then */
 	__u32 disagree;		/* heartbeats in a row with our model but another table */
 };
 
@@ -100,7 +102,7 @@ struct daemon {
 	char apply_error[512];
 	__u32 applies, table_syncs;
 	__u32 hb_sent, hb_received, hb_rejected;
-	__u32 hb_seq;
+	__u64 hb_seq;			/* starts at the wall clock in ns: grows across restarts */
 
 	int ep, sigfd, tfd, ino, ino_wd, udp, tcp, ctl;
 	struct rates rates;
@@ -134,6 +136,7 @@ int peers_fetch_tables(struct daemon *d, const struct peer *from, struct shoal_b
 const struct peer *peers_leader(const struct daemon *d);
 bool peer_counts(const struct peer *p);
 void peers_free(struct daemon *d);
+void peers_goodbye(struct daemon *d);
 
 /* ctl.c */
 int ctl_setup(struct daemon *d);

@@ -235,7 +235,7 @@ vips:
   - address: $LAB_VIP
     port: $LAB_STREAM_PORT
     protocol: tcp
-    health: { type: tcp, interval: 500ms, timeout: 400ms, rise: 2, fall: 2 }
+    health: ${LAB_STREAM_HEALTH:-{ type: tcp, interval: 500ms, timeout: 400ms, rise: 2, fall: 2 \}}
 EOF
 }
 

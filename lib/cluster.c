@@ -23,6 +23,7 @@ void shoal_cluster_init(struct shoal_cluster *c)
 	c->daemon.heartbeat_ns = SHOAL_HEARTBEAT_DEFAULT_NS;
 	c->daemon.dead_after_ns = SHOAL_DEAD_AFTER_DEFAULT_NS;
 	c->daemon.hold_down_ns = SHOAL_HOLD_DOWN_DEFAULT_NS;
+	c->daemon.restart_grace_ns = SHOAL_RESTART_GRACE_DEFAULT_NS;
 	snprintf(c->daemon.metrics, sizeof(c->daemon.metrics), "%s", SHOAL_METRICS_DEFAULT);
 }
 

@@ -66,6 +66,7 @@ struct shoal_daemon_cfg {
 	__u64 heartbeat_ns;
 	__u64 dead_after_ns;	/* silence after which a peer counts as dead */
 	__u64 hold_down_ns;	/* a returning peer must stay up this long (doubles per flap) */
+	__u64 restart_grace_ns;	/* a peer that says it restarts may be silent this long */
 	char metrics[64];	/* ADDR:PORT for Prometheus, "" = off */
 };
 
@@ -73,6 +74,7 @@ struct shoal_daemon_cfg {
 #define SHOAL_HEARTBEAT_DEFAULT_NS	(500ULL * 1000000ULL)
 #define SHOAL_DEAD_AFTER_DEFAULT_NS	(2000ULL * 1000000ULL)
 #define SHOAL_HOLD_DOWN_DEFAULT_NS	(2ULL * 1000000000ULL)
+#define SHOAL_RESTART_GRACE_DEFAULT_NS	(30ULL * 1000000000ULL)
 #define SHOAL_METRICS_DEFAULT		"127.0.0.1:9469"
 
 struct shoal_cluster {

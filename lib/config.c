@@ -195,7 +195,7 @@ static int get_duration(struct pctx *p, const yaml_node_t *x, const char *field,
 static int parse_daemon(struct pctx *p, const yaml_node_t *m, struct shoal_cluster *c)
 {
 	static const char *const keys[] = { "peer_port", "heartbeat", "dead_after", "hold_down",
-					    "metrics", NULL };
+					    "restart_grace", "metrics", NULL };
 	struct shoal_daemon_cfg *d = &c->daemon;
 	unsigned long long v;
 	const yaml_node_t *x;
@@ -220,6 +220,12 @@ static int parse_daemon(struct pctx *p, const yaml_node_t *m, struct shoal_clust
 	if ((x = get(p, m, "hold_down")) &&
 	    (err = get_duration(p, x, "daemon.hold_down", &d->hold_down_ns)))
 		return err;
+	if ((x = get(p, m, "restart_grace"))) {
+		if ((err = get_duration(p, x, "daemon.restart_grace", &d->restart_grace_ns)))
+			return err;
+		if (d->restart_grace_ns > 600000000000ULL)
+			return perr(p, x, "daemon.restart_grace", "must be at most 10m");
+	}
 	if (d->heartbeat_ns < 50000000ULL || d->heartbeat_ns > 10000000000ULL)
 		return perr(p, m, "daemon.heartbeat", "must be between 50ms and 10s");
 	if (d->dead_after_ns < 2 * d->heartbeat_ns)
