@@ -837,7 +837,7 @@ static int cmd_upgrade(int argc, char **argv)
 	ret = open_state(&s);
 	if (ret)
 		return ret;
-	ret = shoal_upgrade(s, argc ? argv[0] : NULL, &old_id, &new_id);
+	ret = shoal_upgrade(s, argc ? argv[0] : NULL, false, &old_id, &new_id);
 	shoal_close(s);
 	if (ret)
 		return lib_error("upgrade", ret);

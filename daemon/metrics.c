@@ -78,10 +78,17 @@ void metrics_update(struct daemon *d)
 			    shoal_reason_name(r), (unsigned long long)c[r].bytes);
 	}
 
+	/*
+	 * The exposition format wants each family's samples together: families
+	 * that come from one walk are gathered in their own buffers, then joined.
+	 */
 	slots = malloc(sizeof(*slots) * SHOAL_VIP_SLOTS);
 	if (slots) {
+		struct buf bytes = { 0 };
+
 		shoal_vips_read(d->s, slots);
 		help(&out, "shoal_vip_packets_total", "counter", "Packets for each VIP on this node.");
+		help(&bytes, "shoal_vip_bytes_total", "counter", "Bytes for each VIP on this node.");
 		for (i = 0; i < SHOAL_VIP_SLOTS; i++) {
 			struct shoal_addr a = { .family = slots[i].family };
 			char as[SHOAL_ADDRSTRLEN];
@@ -93,37 +100,54 @@ void metrics_update(struct daemon *d)
 			put(&out, "shoal_vip_packets_total{node=\"%s\",vip=\"%s\",port=\"%u\",protocol=\"%s\"} %llu\n",
 			    node, as, ntohs(slots[i].port), shoal_proto_name(slots[i].proto),
 			    (unsigned long long)vc.packets);
-			put(&out, "shoal_vip_bytes_total{node=\"%s\",vip=\"%s\",port=\"%u\",protocol=\"%s\"} %llu\n",
+			put(&bytes, "shoal_vip_bytes_total{node=\"%s\",vip=\"%s\",port=\"%u\",protocol=\"%s\"} %llu\n",
 			    node, as, ntohs(slots[i].port), shoal_proto_name(slots[i].proto),
 			    (unsigned long long)vc.bytes);
 		}
+		if (bytes.p)
+			put(&out, "%s", bytes.p);
+		free(bytes.p);
 	}
 
 	t = malloc(sizeof(*t) * m);
 	owned = calloc(SHOAL_MAX_NODES, sizeof(*owned));
-	help(&out, "shoal_table_generation", "gauge", "Generation of each pool's bucket table.");
-	for (p = 0; t && owned && p < SHOAL_MAX_POOLS; p++) {
-		struct shoal_pool pool;
-		__u32 transition = 0, now = shoal_now_ticks();
+	{
+		struct buf trans = { 0 }, share = { 0 };
 
-		if (shoal_pool_get(d->s, (__u8)p, &pool) || !(pool.flags & SHOAL_POOL_F_VALID) ||
-		    shoal_table_read(d->s, (__u8)p, t))
-			continue;
-		memset(owned, 0, sizeof(*owned) * SHOAL_MAX_NODES);
-		for (b = 0; b < m; b++) {
-			owned[t[b].owner]++;
-			transition += t[b].prev[0] && (__s32)(t[b].expire[0] - now) > 0;
-		}
-		put(&out, "shoal_table_generation{node=\"%s\",pool=\"%.32s\"} %llu\n", node, pool.name,
-		    (unsigned long long)pool.gen);
-		put(&out, "shoal_table_buckets_in_transition{node=\"%s\",pool=\"%.32s\"} %u\n", node,
-		    pool.name, transition);
-		for (i = 0; i < d->cfg.nnodes; i++) {
-			const struct shoal_node_cfg *n = &d->cfg.nodes[i];
+		help(&out, "shoal_table_generation", "gauge", "Generation of each pool's bucket table.");
+		help(&trans, "shoal_table_buckets_in_transition", "gauge",
+		     "Buckets whose previous owner still gets a second chance.");
+		help(&share, "shoal_table_bucket_share", "gauge",
+		     "Share of each pool's buckets that each node owns.");
+		for (p = 0; t && owned && p < SHOAL_MAX_POOLS; p++) {
+			struct shoal_pool pool;
+			__u32 transition = 0, now = shoal_now_ticks();
 
-			put(&out, "shoal_table_bucket_share{node=\"%s\",pool=\"%.32s\",owner=\"%s\"} %.6f\n",
-			    node, pool.name, n->name, (double)owned[n->id] / m);
+			if (shoal_pool_get(d->s, (__u8)p, &pool) || !(pool.flags & SHOAL_POOL_F_VALID) ||
+			    shoal_table_read(d->s, (__u8)p, t))
+				continue;
+			memset(owned, 0, sizeof(*owned) * SHOAL_MAX_NODES);
+			for (b = 0; b < m; b++) {
+				owned[t[b].owner]++;
+				transition += t[b].prev[0] && (__s32)(t[b].expire[0] - now) > 0;
+			}
+			put(&out, "shoal_table_generation{node=\"%s\",pool=\"%.32s\"} %llu\n", node,
+			    pool.name, (unsigned long long)pool.gen);
+			put(&trans, "shoal_table_buckets_in_transition{node=\"%s\",pool=\"%.32s\"} %u\n",
+			    node, pool.name, transition);
+			for (i = 0; i < d->cfg.nnodes; i++) {
+				const struct shoal_node_cfg *n = &d->cfg.nodes[i];
+
+				put(&share, "shoal_table_bucket_share{node=\"%s\",pool=\"%.32s\",owner=\"%s\"} %.6f\n",
+				    node, pool.name, n->name, (double)owned[n->id] / m);
+			}
 		}
+		if (trans.p)
+			put(&out, "%s", trans.p);
+		if (share.p)
+			put(&out, "%s", share.p);
+		free(trans.p);
+		free(share.p);
 	}
 
 	help(&out, "shoal_peer_up", "gauge",
@@ -142,9 +166,20 @@ void metrics_update(struct daemon *d)
 	help(&out, "shoal_healthy", "gauge", "1 if every check of the local service passes.");
 	put(&out, "shoal_healthy{node=\"%s\"} %d\n", node, d->healthy);
 	help(&out, "shoal_check_up", "gauge", "Each local health check.");
-	for (i = 0; i < d->nchecks; i++)
-		put(&out, "shoal_check_up{node=\"%s\",check=\"%s\"} %d\n", node, d->checks[i].label,
+	for (i = 0; i < d->nchecks; i++) {
+		char esc[2 * sizeof(d->checks[i].label)], *e = esc;
+		const char *l;
+
+		/* Label values escape backslash, double quote and newline. */
+		for (l = d->checks[i].label; *l; l++) {
+			if (*l == '\\' || *l == '"' || *l == '\n')
+				*e++ = '\\';
+			*e++ = *l == '\n' ? 'n' : *l;
+		}
+		*e = '\0';
+		put(&out, "shoal_check_up{node=\"%s\",check=\"%s\"} %d\n", node, esc,
 		    d->checks[i].healthy);
+	}
 	help(&out, "shoal_config_reloads_total", "counter", "Config loads attempted.");
 	put(&out, "shoal_config_reloads_total{node=\"%s\"} %u\n", node, d->reloads);
 	help(&out, "shoal_config_reload_errors_total", "counter", "Config loads refused.");

@@ -421,6 +421,8 @@ static void every_second(struct daemon *d, __u64 now)
 	}
 	if (!d->fresh)
 		d->table_digest = tables_digest(d);
+	if (shoal_prog_refresh(d->s) > 0)
+		dlog(2, "the program was upgraded (shoalctl upgrade): now %d", shoal_prog_id(d->s));
 	metrics_update(d);
 }
 
@@ -593,6 +595,15 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		dlog(2, "adopted the running data plane at %s (program %d)", d->pin, shoal_prog_id(d->s));
+		/* A new shoald (a package upgrade, say) brings its program in too. */
+		{
+			__u32 old_id, new_id;
+
+			if (shoal_upgrade(d->s, NULL, true, &old_id, &new_id))
+				dlog(1, "could not swap in this shoald's program; the running one serves on");
+			else if (new_id != old_id)
+				dlog(2, "swapped in this shoald's program: %u -> %u", old_id, new_id);
+		}
 	} else {
 		ret = shoal_create(&d->s, d->pin, d->cfg.m);
 		if (ret) {

@@ -657,8 +657,10 @@ static int reuse_maps(struct shoal *s, struct bpf_object *obj)
 	return 0;
 }
 
-int shoal_upgrade(struct shoal *s, const char *obj_path, __u32 *old_id, __u32 *new_id)
+int shoal_upgrade(struct shoal *s, const char *obj_path, bool if_changed, __u32 *old_id,
+		  __u32 *new_id)
 {
+	__u8 old_tag[BPF_TAG_SIZE] = { 0 };
 	struct bpf_object *obj = NULL;
 	struct shoal_bpf *skel = NULL;
 	struct bpf_program *prog;
@@ -673,8 +675,10 @@ int shoal_upgrade(struct shoal *s, const char *obj_path, __u32 *old_id, __u32 *n
 		return err;
 	memset(&info, 0, sizeof(info));
 	len = sizeof(info);
-	if (bpf_obj_get_info_by_fd(s->prog_fd, &info, &len) == 0)
+	if (bpf_obj_get_info_by_fd(s->prog_fd, &info, &len) == 0) {
 		*old_id = info.id;
+		memcpy(old_tag, info.tag, sizeof(old_tag));
+	}
 	if (obj_path) {
 		obj = bpf_object__open_file(obj_path, NULL);
 		if (!obj) {
@@ -700,6 +704,15 @@ int shoal_upgrade(struct shoal *s, const char *obj_path, __u32 *old_id, __u32 *n
 	prog = bpf_object__find_program_by_name(obj, "shoal_xdp");
 	if (!prog) {
 		err = shoal_errmsg(-ENOENT, "the new object has no program 'shoal_xdp'");
+		goto out;
+	}
+	memset(&info, 0, sizeof(info));
+	len = sizeof(info);
+	if (if_changed && *old_id &&
+	    bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len) == 0 &&
+	    !memcmp(info.tag, old_tag, sizeof(old_tag))) {
+		*new_id = *old_id;	/* the same instructions: nothing to swap */
+		err = 0;
 		goto out;
 	}
 	fd = dup(bpf_program__fd(prog));
@@ -733,6 +746,28 @@ out:
 		bpf_object__close(obj);
 	shoal_unlock(s);
 	return err;
+}
+
+int shoal_prog_refresh(struct shoal *s)
+{
+	struct bpf_prog_info a = {}, b = {};
+	__u32 la = sizeof(a), lb = sizeof(b);
+	char p[PATH_MAX];
+	int fd;
+
+	if (!s->pinned || pin_path(s, "prog", p, sizeof(p)))
+		return 0;
+	fd = bpf_obj_get(p);
+	if (fd < 0)
+		return 0;
+	if (bpf_obj_get_info_by_fd(fd, &a, &la) || bpf_obj_get_info_by_fd(s->prog_fd, &b, &lb) ||
+	    a.id == b.id) {
+		close(fd);
+		return 0;
+	}
+	close(s->prog_fd);
+	s->prog_fd = fd;
+	return 1;
 }
 
 int shoal_prog_id(const struct shoal *s)

@@ -40,13 +40,18 @@ int shoal_attachment(struct shoal *s, int *ifindex, enum shoal_xdp_mode *mode);
 
 int shoal_prog_fd(const struct shoal *s);
 int shoal_prog_id(const struct shoal *s);
+/* Another process upgraded the pinned program: take it as ours. 1 if it changed. */
+int shoal_prog_refresh(struct shoal *s);
 
 /*
  * Replace the program with the one in obj_path (NULL: the one built into this
  * binary), keeping every map - tables, VIPs, counters - and swapping it on the
- * attached link in one step. A program whose maps differ is refused.
+ * attached link in one step. A program whose maps differ is refused. With
+ * if_changed, a program identical to the running one (same tag) is not swapped
+ * in: *new_id then equals *old_id.
  */
-int shoal_upgrade(struct shoal *s, const char *obj_path, __u32 *old_id, __u32 *new_id);
+int shoal_upgrade(struct shoal *s, const char *obj_path, bool if_changed, __u32 *old_id,
+		  __u32 *new_id);
 __u32 shoal_m(const struct shoal *s);
 const char *shoal_pin_dir(const struct shoal *s);
 
