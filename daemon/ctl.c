@@ -230,8 +230,21 @@ void ctl_accept(struct daemon *d)
 		}
 		buf[len] = '\0';
 		if (len >= CTL_MAX_REQUEST) {
+			char junk[4096];
+			ssize_t n;
+
+			/*
+			 * Read the rest (within the deadline) before answering: a client
+			 * still writing when we close gets EPIPE and never sees the answer.
+			 */
+			while (!memchr(buf, '\n', len) && (t = now_ns()) < until &&
+			       poll(&pfd, 1, (int)((until - t) / 1000000) + 1) > 0 &&
+			       (n = read(fd, junk, sizeof(junk))) > 0) {
+				if (memchr(junk, '\n', (size_t)n))
+					break;
+			}
 			resp = json_object_new_object();
-			add_str(resp, "error", "request too long");
+			add_str(resp, "error", "request too long (at most 4096 bytes)");
 		} else {
 			resp = dispatch(d, buf);
 		}

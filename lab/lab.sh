@@ -267,7 +267,12 @@ lab_stop_daemon() { # INDEX [SIGNAL]
 	local pid n=0
 	pid=$(cat "$(lab_node_dir "$1")/shoald.pid" 2>/dev/null) || return 0
 	kill "-${2:-TERM}" "$pid" 2>/dev/null
-	while kill -0 "$pid" 2>/dev/null && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done
+	# Gone, or a zombie that our shell has not reaped yet (kill -0 still succeeds on it).
+	while kill -0 "$pid" 2>/dev/null && [ "$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null)" != Z ] &&
+		[ $n -lt 100 ]; do
+		sleep 0.05
+		n=$((n + 1))
+	done
 }
 
 # shoald's status on a node (JSON), or nothing.

@@ -944,6 +944,751 @@ static void test_same_vip_address_other_port_or_protocol_is_not_duplicate(void *
 	shoal_cluster_free(&c);
 }
 
+/* ---- the daemon section: shoald's own settings ---- */
+
+#define MS	1000000ULL
+
+static void assert_daemon_defaults(const struct shoal_daemon_cfg *d)
+{
+	assert_int_equal(d->peer_port, 7946);
+	assert_true(d->heartbeat_ns == 500 * MS);
+	assert_true(d->dead_after_ns == 2 * NS);
+	assert_true(d->hold_down_ns == 2 * NS);
+	assert_true(d->restart_grace_ns == 30 * NS);
+	assert_string_equal(d->metrics, "127.0.0.1:9469");
+}
+
+static void test_daemon_defaults_when_section_absent(void **st)
+{
+	struct shoal_cluster c;
+
+	(void)st;
+	expect_accept(HEAD NODES "vips:\n" VIP_80, &c);
+	assert_daemon_defaults(&c.daemon);
+	/* The header's defaults are the documented ones. */
+	assert_int_equal(SHOAL_PEER_PORT_DEFAULT, 7946);
+	assert_true(SHOAL_HEARTBEAT_DEFAULT_NS == 500 * MS);
+	assert_true(SHOAL_DEAD_AFTER_DEFAULT_NS == 2 * NS);
+	assert_true(SHOAL_HOLD_DOWN_DEFAULT_NS == 2 * NS);
+	assert_true(SHOAL_RESTART_GRACE_DEFAULT_NS == 30 * NS);
+	assert_string_equal(SHOAL_METRICS_DEFAULT, "127.0.0.1:9469");
+	shoal_cluster_free(&c);
+	/* An empty section is the same as none. */
+	expect_accept(HEAD "daemon: {}\n" NODES, &c);
+	assert_daemon_defaults(&c.daemon);
+	shoal_cluster_free(&c);
+}
+
+static void test_daemon_every_key_parses(void **st)
+{
+	struct shoal_cluster c;
+
+	(void)st;
+	expect_accept(HEAD "daemon:\n"
+		      "  peer_port: 7000\n"
+		      "  heartbeat: 100ms\n"
+		      "  dead_after: 1s500ms\n"
+		      "  hold_down: 1m\n"
+		      "  restart_grace: 10m\n"
+		      "  metrics: 192.0.2.1:9100\n"
+		      NODES, &c);
+	assert_int_equal(c.daemon.peer_port, 7000);
+	assert_true(c.daemon.heartbeat_ns == 100 * MS);
+	assert_true(c.daemon.dead_after_ns == 1500 * MS);
+	assert_true(c.daemon.hold_down_ns == 60 * NS);
+	assert_true(c.daemon.restart_grace_ns == 600 * NS);	/* the maximum */
+	assert_string_equal(c.daemon.metrics, "192.0.2.1:9100");
+	/* The rest of the file is unaffected. */
+	assert_int_equal(c.nnodes, 2);
+	shoal_cluster_free(&c);
+}
+
+static void test_daemon_keys_left_out_keep_their_defaults(void **st)
+{
+	struct shoal_cluster c;
+
+	(void)st;
+	expect_accept(HEAD "daemon:\n  hold_down: 5s\n" NODES, &c);
+	assert_true(c.daemon.hold_down_ns == 5 * NS);
+	assert_int_equal(c.daemon.peer_port, 7946);
+	assert_true(c.daemon.heartbeat_ns == 500 * MS);
+	assert_true(c.daemon.dead_after_ns == 2 * NS);
+	assert_true(c.daemon.restart_grace_ns == 30 * NS);
+	assert_string_equal(c.daemon.metrics, "127.0.0.1:9469");
+	shoal_cluster_free(&c);
+}
+
+static void test_daemon_bounds_are_inclusive(void **st)
+{
+	struct shoal_cluster c;
+
+	(void)st;
+	expect_accept(HEAD "daemon:\n  peer_port: 1\n  heartbeat: 50ms\n  dead_after: 100ms\n"
+		      "  restart_grace: 0\n" NODES, &c);
+	assert_int_equal(c.daemon.peer_port, 1);
+	assert_true(c.daemon.heartbeat_ns == 50 * MS);
+	assert_true(c.daemon.dead_after_ns == 100 * MS);	/* exactly two heartbeats */
+	assert_true(c.daemon.restart_grace_ns == 0);
+	shoal_cluster_free(&c);
+	expect_accept(HEAD "daemon:\n  peer_port: 65535\n  heartbeat: 10s\n  dead_after: 20s\n"
+		      NODES, &c);
+	assert_int_equal(c.daemon.peer_port, 65535);
+	assert_true(c.daemon.heartbeat_ns == 10 * NS);
+	assert_true(c.daemon.dead_after_ns == 20 * NS);
+	shoal_cluster_free(&c);
+}
+
+static void test_daemon_metrics_empty_is_off(void **st)
+{
+	struct shoal_cluster c;
+
+	(void)st;
+	expect_accept(HEAD "daemon:\n  metrics: \"\"\n" NODES, &c);
+	assert_string_equal(c.daemon.metrics, "");
+	shoal_cluster_free(&c);
+}
+
+static void test_daemon_metrics_ipv6_endpoint(void **st)
+{
+	struct shoal_cluster c;
+
+	(void)st;
+	/* Quoted: a bare [ starts a YAML list. */
+	expect_accept(HEAD "daemon:\n  metrics: \"[2001:db8::1]:9469\"\n" NODES, &c);
+	assert_string_equal(c.daemon.metrics, "[2001:db8::1]:9469");
+	shoal_cluster_free(&c);
+	expect_accept(HEAD "daemon:\n  metrics: '[::]:9469'\n" NODES, &c);
+	assert_string_equal(c.daemon.metrics, "[::]:9469");
+	shoal_cluster_free(&c);
+}
+
+/* An endpoint the parser would take, spelled out to n characters (leading zeros on the port). */
+static void long_endpoint(char *out, size_t n)
+{
+	static const char host[] = "[0000:0000:0000:0000:0000:0000:0000:0001]:";
+	size_t h = strlen(host), i;
+
+	assert_true(n > h + 4);
+	memcpy(out, host, h);
+	for (i = h; i < n - 4; i++)
+		out[i] = '0';
+	memcpy(out + n - 4, "9469", 5);
+}
+
+static void test_daemon_metrics_longest_endpoint(void **st)
+{
+	struct shoal_cluster c;
+	struct shoal_addr a;
+	char ep[80], yaml[1024];
+	__u16 port;
+
+	(void)st;
+	/* 63 characters fit metrics[64] ... */
+	long_endpoint(ep, 63);
+	assert_int_equal(shoal_parse_endpoint(ep, &a, &port), 0);
+	snprintf(yaml, sizeof(yaml), HEAD "daemon:\n  metrics: \"%s\"\n" NODES, ep);
+	expect_accept(yaml, &c);
+	assert_string_equal(c.daemon.metrics, ep);
+	shoal_cluster_free(&c);
+	/* ... 64 do not, though the endpoint itself is valid: rejected, not truncated. */
+	long_endpoint(ep, 64);
+	assert_int_equal(shoal_parse_endpoint(ep, &a, &port), 0);
+	snprintf(yaml, sizeof(yaml), HEAD "daemon:\n  metrics: \"%s\"  " MARK "\n" NODES, ep);
+	expect_reject(yaml, "daemon.metrics", "not ADDR:PORT");
+}
+
+static void test_reject_daemon_not_a_mapping(void **st)
+{
+	(void)st;
+	expect_reject(HEAD "daemon: on  " MARK "\n" NODES, "daemon", "expected a mapping");
+}
+
+static void test_reject_unknown_daemon_key(void **st)
+{
+	(void)st;
+	expect_reject(HEAD "daemon:\n"
+		      "  heartbeat: 1s\n"
+		      "  peer-port: 7000  " MARK "\n" NODES,
+		      "daemon", "unknown key 'peer-port'");
+	expect_reject(HEAD "daemon:\n"
+		      "  seed: " SEED "  " MARK "\n" NODES,
+		      "daemon", "unknown key 'seed'");
+}
+
+static void test_reject_duplicate_daemon_key(void **st)
+{
+	(void)st;
+	expect_reject(HEAD "daemon:\n"
+		      "  heartbeat: 1s\n"
+		      "  heartbeat: 2s  " MARK "\n" NODES,
+		      "daemon", "'heartbeat' given twice");
+}
+
+static void test_reject_peer_port_out_of_range(void **st)
+{
+	static const char *const bad[] = { "65536", "70000", "-1", "+7946", "gossip", "\"\"" };
+	char yaml[1024];
+	size_t i;
+
+	(void)st;
+	expect_reject(HEAD "daemon:\n  peer_port: 0  " MARK "\n" NODES, "daemon.peer_port",
+		      "0 is not a port");
+	expect_reject(HEAD "daemon:\n  peer_port: 65536  " MARK "\n" NODES, "daemon.peer_port",
+		      "0..65535");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(yaml, sizeof(yaml), HEAD "daemon:\n  peer_port: %s  " MARK "\n" NODES,
+			 bad[i]);
+		expect_reject(yaml, "daemon.peer_port", NULL);
+	}
+}
+
+/*
+ * The heartbeat range and the two-heartbeat rule are checked after the
+ * section is read, and name the daemon mapping, which starts at its first
+ * key (not at the "daemon:" line, nor at the heartbeat key).
+ */
+static void test_reject_heartbeat_out_of_range(void **st)
+{
+	static const char *const bad[] = { "49ms", "0", "1ms", "10s1ms", "11s", "1m" };
+	char yaml[1024];
+	size_t i;
+
+	(void)st;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(yaml, sizeof(yaml), HEAD "daemon:\n"
+			 "  heartbeat: %s  " MARK "\n"
+			 "  dead_after: 1h\n" NODES, bad[i]);
+		expect_reject(yaml, "daemon.heartbeat", "between 50ms and 10s");
+	}
+	/* Not the first key: the error still names the mapping's first line. */
+	expect_reject(HEAD "daemon:\n"
+		      "  peer_port: 7946  " MARK "\n"
+		      "  heartbeat: 20ms\n" NODES,
+		      "daemon.heartbeat", "between 50ms and 10s");
+}
+
+static void test_reject_dead_after_below_two_heartbeats(void **st)
+{
+	(void)st;
+	expect_reject(HEAD "daemon:\n"
+		      "  heartbeat: 500ms  " MARK "\n"
+		      "  dead_after: 999ms\n" NODES,
+		      "daemon.dead_after", "at least two heartbeats");
+	expect_reject(HEAD "daemon:\n"
+		      "  dead_after: 500ms  " MARK "\n" NODES,
+		      "daemon.dead_after", "at least two heartbeats");
+	/* A slower heartbeat against the default dead_after (2s) is caught too. */
+	expect_reject(HEAD "daemon:\n"
+		      "  metrics: \"\"  " MARK "\n"
+		      "  heartbeat: 1s1ms\n" NODES,
+		      "daemon.dead_after", "at least two heartbeats");
+}
+
+static void test_reject_restart_grace_above_10m(void **st)
+{
+	(void)st;
+	expect_reject(HEAD "daemon:\n  restart_grace: 10m1s  " MARK "\n" NODES,
+		      "daemon.restart_grace", "at most 10m");
+	expect_reject(HEAD "daemon:\n  heartbeat: 1s\n  restart_grace: 1h  " MARK "\n" NODES,
+		      "daemon.restart_grace", "at most 10m");
+}
+
+static void test_reject_metrics_not_addr_port(void **st)
+{
+	static const char *const bad[] = { "localhost:9469", "9469", ":9469", "127.0.0.1",
+					   "127.0.0.1:", "127.0.0.1:65536", "2001:db8::1:9469",
+					   "\"[2001:db8::1]\"", "\"[2001:db8::1]9469\"",
+					   "127.0.0.1:9469/metrics", "\" 127.0.0.1:9469\"" };
+	char yaml[1024];
+	size_t i;
+
+	(void)st;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(yaml, sizeof(yaml), HEAD "daemon:\n"
+			 "  peer_port: 7946\n"
+			 "  metrics: %s  " MARK "\n" NODES, bad[i]);
+		expect_reject(yaml, "daemon.metrics", "not ADDR:PORT");
+	}
+	expect_reject(HEAD "daemon:\n  metrics: [127.0.0.1:9469]  " MARK "\n" NODES,
+		      "daemon.metrics", "expected a single value");
+}
+
+static void test_reject_daemon_bad_duration(void **st)
+{
+	static const char *const key[] = { "heartbeat", "dead_after", "hold_down",
+					   "restart_grace" };
+	static const char *const bad[] = { "1.5s", "5d", "-1s", "10us", "2 s", "1h30",
+					   "ms", "\"\"" };
+	char yaml[1024], field[64];
+	size_t k, i;
+
+	(void)st;
+	for (k = 0; k < sizeof(key) / sizeof(key[0]); k++) {
+		snprintf(field, sizeof(field), "daemon.%s", key[k]);
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			snprintf(yaml, sizeof(yaml), HEAD "daemon:\n"
+				 "  peer_port: 7946\n"
+				 "  %s: %s  " MARK "\n" NODES, key[k], bad[i]);
+			expect_reject(yaml, field, "not a duration");
+		}
+	}
+}
+
+/* ---- per-VIP health checks ---- */
+
+#define VIP_ANY	"  - address: 198.51.100.2\n" \
+		"    port: any\n" \
+		"    protocol: tcp\n"
+
+static void assert_health_defaults(const struct shoal_health_cfg *h)
+{
+	assert_true(h->interval_ns == 1 * NS);
+	assert_true(h->timeout_ns == 1 * NS);
+	assert_int_equal(h->rise, 2);
+	assert_int_equal(h->fall, 2);
+	assert_int_equal(h->expect, 200);
+	assert_string_equal(h->path, "/");
+}
+
+static void test_vip_without_health_has_none(void **st)
+{
+	struct shoal_cluster c;
+
+	(void)st;
+	expect_accept(HEAD NODES "vips:\n" VIP_80, &c);
+	assert_int_equal(c.vips[0].health.type, SHOAL_HEALTH_NONE);
+	shoal_cluster_free(&c);
+}
+
+static void test_health_tcp_takes_defaults(void **st)
+{
+	struct shoal_cluster c;
+	const struct shoal_health_cfg *h;
+
+	(void)st;
+	expect_accept(HEAD NODES "vips:\n" VIP_80
+		      "    health:\n"
+		      "      type: tcp\n", &c);
+	h = &c.vips[0].health;
+	assert_int_equal(h->type, SHOAL_HEALTH_TCP);
+	assert_int_equal(h->port, 0);		/* the VIP's port */
+	assert_string_equal(h->command, "");
+	assert_health_defaults(h);
+	shoal_cluster_free(&c);
+}
+
+static void test_health_http_takes_defaults(void **st)
+{
+	struct shoal_cluster c;
+	const struct shoal_health_cfg *h;
+
+	(void)st;
+	expect_accept(HEAD NODES "vips:\n" VIP_80 "    health: {type: http}\n", &c);
+	h = &c.vips[0].health;
+	assert_int_equal(h->type, SHOAL_HEALTH_HTTP);
+	assert_int_equal(h->port, 0);
+	assert_health_defaults(h);
+	shoal_cluster_free(&c);
+}
+
+static void test_health_exec_takes_defaults(void **st)
+{
+	struct shoal_cluster c;
+	const struct shoal_health_cfg *h;
+
+	(void)st;
+	/* An exec check needs no port, even on an any-port VIP. */
+	expect_accept(HEAD NODES "vips:\n" VIP_ANY
+		      "    health:\n"
+		      "      type: exec\n"
+		      "      command: \"test -e /run/app.ok && curl -sf http://[::1]/ >/dev/null\"\n",
+		      &c);
+	h = &c.vips[0].health;
+	assert_int_equal(h->type, SHOAL_HEALTH_EXEC);
+	assert_string_equal(h->command, "test -e /run/app.ok && curl -sf http://[::1]/ >/dev/null");
+	assert_int_equal(h->port, 0);
+	assert_health_defaults(h);
+	shoal_cluster_free(&c);
+}
+
+static void test_health_every_key_parses(void **st)
+{
+	struct shoal_cluster c;
+	const struct shoal_health_cfg *h;
+
+	(void)st;
+	expect_accept(HEAD NODES "vips:\n" VIP_80 VIP_ANY
+		      "    health:\n"
+		      "      type: http\n"
+		      "      port: 8080\n"
+		      "      path: /healthz?deep=1&x=%20\n"
+		      "      expect: 204\n"
+		      "      interval: 2s500ms\n"
+		      "      timeout: 300ms\n"
+		      "      rise: 3\n"
+		      "      fall: 100\n",
+		      &c);
+	assert_int_equal(c.vips[0].health.type, SHOAL_HEALTH_NONE);
+	h = &c.vips[1].health;
+	assert_int_equal(h->type, SHOAL_HEALTH_HTTP);
+	assert_int_equal(h->port, 8080);
+	assert_string_equal(h->path, "/healthz?deep=1&x=%20");
+	assert_int_equal(h->expect, 204);
+	assert_true(h->interval_ns == 2500 * MS);
+	assert_true(h->timeout_ns == 300 * MS);
+	assert_int_equal(h->rise, 3);
+	assert_int_equal(h->fall, 100);
+	shoal_cluster_free(&c);
+}
+
+static void test_health_port_overrides_vip_port(void **st)
+{
+	struct shoal_cluster c;
+
+	(void)st;
+	expect_accept(HEAD NODES "vips:\n" VIP_80 "    health: {type: tcp, port: 22}\n"
+		      VIP_ANY "    health: {type: tcp, port: 65535}\n", &c);
+	assert_int_equal(c.vips[0].port, 80);
+	assert_int_equal(c.vips[0].health.port, 22);
+	assert_int_equal(c.vips[1].port, 0);
+	assert_int_equal(c.vips[1].health.port, 65535);
+	shoal_cluster_free(&c);
+}
+
+static void test_health_bounds_are_inclusive(void **st)
+{
+	struct shoal_cluster c;
+	const struct shoal_health_cfg *h;
+
+	(void)st;
+	expect_accept(HEAD NODES "vips:\n" VIP_80
+		      "    health:\n"
+		      "      type: http\n"
+		      "      expect: 100\n"
+		      "      interval: 100ms\n"
+		      "      timeout: 10ms\n"
+		      "      rise: 1\n"
+		      "      fall: 1\n", &c);
+	h = &c.vips[0].health;
+	assert_int_equal(h->expect, 100);
+	assert_true(h->interval_ns == 100 * MS);
+	assert_true(h->timeout_ns == 10 * MS);
+	assert_int_equal(h->rise, 1);
+	assert_int_equal(h->fall, 1);
+	shoal_cluster_free(&c);
+	/* A timeout may equal the interval. */
+	expect_accept(HEAD NODES "vips:\n" VIP_80
+		      "    health:\n"
+		      "      type: http\n"
+		      "      expect: 599\n"
+		      "      interval: 5s\n"
+		      "      timeout: 5s\n"
+		      "      rise: 100\n", &c);
+	h = &c.vips[0].health;
+	assert_int_equal(h->expect, 599);
+	assert_true(h->timeout_ns == h->interval_ns);
+	assert_int_equal(h->rise, 100);
+	shoal_cluster_free(&c);
+}
+
+static void test_health_longest_path_and_command(void **st)
+{
+	struct shoal_cluster c;
+	char path[128], cmd[256], yaml[2048];
+
+	(void)st;
+	memset(path, 'p', sizeof(path) - 1);
+	path[0] = '/';
+	path[sizeof(path) - 1] = '\0';		/* 127 characters */
+	snprintf(yaml, sizeof(yaml), HEAD NODES "vips:\n" VIP_80
+		 "    health:\n      type: http\n      path: %s\n", path);
+	expect_accept(yaml, &c);
+	assert_string_equal(c.vips[0].health.path, path);
+	shoal_cluster_free(&c);
+
+	memset(cmd, 'c', sizeof(cmd) - 1);
+	cmd[sizeof(cmd) - 1] = '\0';		/* 255 characters */
+	snprintf(yaml, sizeof(yaml), HEAD NODES "vips:\n" VIP_80
+		 "    health:\n      type: exec\n      command: %s\n", cmd);
+	expect_accept(yaml, &c);
+	assert_string_equal(c.vips[0].health.command, cmd);
+	shoal_cluster_free(&c);
+}
+
+static void test_reject_health_not_a_mapping(void **st)
+{
+	(void)st;
+	expect_reject(HEAD NODES "vips:\n" VIP_80 "    health: tcp  " MARK "\n",
+		      "vips[0].health", "expected a mapping");
+}
+
+static void test_reject_health_without_type(void **st)
+{
+	(void)st;
+	/* The health mapping starts at its first key. */
+	expect_reject(HEAD NODES "vips:\n" VIP_80
+		      "    health:\n"
+		      "      port: 8080  " MARK "\n"
+		      "      interval: 2s\n",
+		      "vips[0].health.type", "required");
+	expect_reject(HEAD NODES "vips:\n" VIP_80 "    health: {}  " MARK "\n",
+		      "vips[0].health.type", "required");
+}
+
+static void test_reject_health_unknown_type(void **st)
+{
+	static const char *const bad[] = { "icmp", "TCP", "https", "\"\"", "[tcp]" };
+	char yaml[1024];
+	size_t i;
+
+	(void)st;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(yaml, sizeof(yaml), HEAD NODES "vips:\n" VIP_80
+			 "    health:\n"
+			 "      port: 8080\n"
+			 "      type: %s  " MARK "\n", bad[i]);
+		expect_reject(yaml, "vips[0].health.type", NULL);
+	}
+	expect_reject(HEAD NODES "vips:\n" VIP_80
+		      "    health:\n"
+		      "      type: icmp  " MARK "\n",
+		      "vips[0].health.type", "expected tcp, http or exec");
+}
+
+static void test_reject_health_unknown_key(void **st)
+{
+	(void)st;
+	expect_reject(HEAD NODES "vips:\n" VIP_80
+		      "    health:\n"
+		      "      type: tcp\n"
+		      "      intreval: 2s  " MARK "\n",
+		      "vips[0].health", "unknown key 'intreval'");
+	/* In the second VIP, the index says so. */
+	expect_reject(HEAD NODES "vips:\n" VIP_80 VIP_ANY
+		      "    health:\n"
+		      "      type: exec\n"
+		      "      cmd: /bin/true  " MARK "\n",
+		      "vips[1].health", "unknown key 'cmd'");
+}
+
+static void test_reject_any_port_vip_check_without_port(void **st)
+{
+	(void)st;
+	expect_reject(HEAD NODES "vips:\n" VIP_ANY
+		      "    health:\n"
+		      "      type: tcp  " MARK "\n"
+		      "      interval: 2s\n",
+		      "vips[0].health.port", "required for an any-port VIP");
+	expect_reject(HEAD NODES "vips:\n" VIP_ANY
+		      "    health:\n"
+		      "      type: http  " MARK "\n"
+		      "      path: /ok\n",
+		      "vips[0].health.port", "required for an any-port VIP");
+	/* port 0 means "the VIP's port", which an any-port VIP does not have. */
+	expect_reject(HEAD NODES "vips:\n" VIP_ANY
+		      "    health:\n"
+		      "      type: tcp  " MARK "\n"
+		      "      port: 0\n",
+		      "vips[0].health.port", "required for an any-port VIP");
+}
+
+static void test_reject_health_port_out_of_range(void **st)
+{
+	(void)st;
+	expect_reject(HEAD NODES "vips:\n" VIP_80
+		      "    health:\n"
+		      "      type: tcp\n"
+		      "      port: 65536  " MARK "\n",
+		      "vips[0].health.port", "0..65535");
+}
+
+static void test_reject_health_bad_path(void **st)
+{
+	static const char *const bad[] = { "healthz", "\"\"", "\"/a b\"", "/a b",
+					   "\" /healthz\"", "\"/a\\r\\nHost: x\"", "\"/a\\nb\"",
+					   "http://x/" };
+	char yaml[1024], path[129];
+	size_t i;
+
+	(void)st;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(yaml, sizeof(yaml), HEAD NODES "vips:\n" VIP_80
+			 "    health:\n"
+			 "      type: http\n"
+			 "      path: %s  " MARK "\n", bad[i]);
+		expect_reject(yaml, "vips[0].health.path", "must start with /");
+	}
+	/* 128 characters do not fit path[128]. */
+	memset(path, 'p', sizeof(path) - 1);
+	path[0] = '/';
+	path[sizeof(path) - 1] = '\0';
+	snprintf(yaml, sizeof(yaml), HEAD NODES "vips:\n" VIP_80
+		 "    health:\n"
+		 "      type: http\n"
+		 "      path: %s  " MARK "\n", path);
+	expect_reject(yaml, "vips[0].health.path", NULL);
+}
+
+static void test_reject_health_expect_not_a_status(void **st)
+{
+	static const char *const bad[] = { "0", "600", "1000", "-200", "2xx", "200.0" };
+	char yaml[1024];
+	size_t i;
+
+	(void)st;
+	expect_reject(HEAD NODES "vips:\n" VIP_80
+		      "    health:\n"
+		      "      type: http\n"
+		      "      expect: 99  " MARK "\n",
+		      "vips[0].health.expect", "100..599");
+	expect_reject(HEAD NODES "vips:\n" VIP_80
+		      "    health:\n"
+		      "      type: http\n"
+		      "      expect: 600  " MARK "\n",
+		      "vips[0].health.expect", "0..599");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(yaml, sizeof(yaml), HEAD NODES "vips:\n" VIP_80
+			 "    health:\n"
+			 "      type: http\n"
+			 "      expect: %s  " MARK "\n", bad[i]);
+		expect_reject(yaml, "vips[0].health.expect", NULL);
+	}
+}
+
+static void test_reject_exec_without_command(void **st)
+{
+	(void)st;
+	expect_reject(HEAD NODES "vips:\n" VIP_80
+		      "    health:\n"
+		      "      type: exec  " MARK "\n"
+		      "      interval: 5s\n",
+		      "vips[0].health.command", "required for an exec check");
+	expect_reject(HEAD NODES "vips:\n" VIP_80
+		      "    health:\n"
+		      "      type: exec\n"
+		      "      command: \"\"  " MARK "\n",
+		      "vips[0].health.command", "1 to 255 characters");
+}
+
+static void test_reject_command_too_long(void **st)
+{
+	char cmd[257], yaml[2048];
+
+	(void)st;
+	memset(cmd, 'c', sizeof(cmd) - 1);
+	cmd[sizeof(cmd) - 1] = '\0';		/* 256 characters */
+	snprintf(yaml, sizeof(yaml), HEAD NODES "vips:\n" VIP_80
+		 "    health:\n"
+		 "      type: exec\n"
+		 "      command: %s  " MARK "\n", cmd);
+	expect_reject(yaml, "vips[0].health.command", "1 to 255 characters");
+}
+
+/*
+ * The interval and timeout bounds are checked once both are read, and name
+ * the health mapping (its first key), as the timeout is judged against the
+ * interval.
+ */
+static void test_reject_interval_below_100ms(void **st)
+{
+	(void)st;
+	expect_reject(HEAD NODES "vips:\n" VIP_80
+		      "    health:\n"
+		      "      type: tcp  " MARK "\n"
+		      "      interval: 99ms\n"
+		      "      timeout: 50ms\n",
+		      "vips[0].health.interval", "at least 100ms");
+	expect_reject(HEAD NODES "vips:\n" VIP_80
+		      "    health:\n"
+		      "      type: tcp  " MARK "\n"
+		      "      interval: 0\n",
+		      "vips[0].health.interval", "at least 100ms");
+}
+
+static void test_reject_timeout_above_interval(void **st)
+{
+	(void)st;
+	expect_reject(HEAD NODES "vips:\n" VIP_80
+		      "    health:\n"
+		      "      type: tcp  " MARK "\n"
+		      "      interval: 1s\n"
+		      "      timeout: 1s1ms\n",
+		      "vips[0].health.timeout", "between 10ms and the interval");
+	expect_reject(HEAD NODES "vips:\n" VIP_80
+		      "    health:\n"
+		      "      type: http  " MARK "\n"
+		      "      timeout: 2s\n",
+		      "vips[0].health.timeout", "between 10ms and the interval");
+}
+
+static void test_reject_timeout_below_10ms(void **st)
+{
+	(void)st;
+	expect_reject(HEAD NODES "vips:\n" VIP_80
+		      "    health:\n"
+		      "      type: tcp  " MARK "\n"
+		      "      timeout: 9ms\n",
+		      "vips[0].health.timeout", "between 10ms and the interval");
+	expect_reject(HEAD NODES "vips:\n" VIP_80
+		      "    health:\n"
+		      "      type: tcp  " MARK "\n"
+		      "      timeout: 0\n",
+		      "vips[0].health.timeout", "between 10ms and the interval");
+}
+
+static void test_reject_health_bad_duration(void **st)
+{
+	(void)st;
+	expect_reject(HEAD NODES "vips:\n" VIP_80
+		      "    health:\n"
+		      "      type: tcp\n"
+		      "      interval: 1.5s  " MARK "\n",
+		      "vips[0].health.interval", "not a duration");
+	expect_reject(HEAD NODES "vips:\n" VIP_80
+		      "    health:\n"
+		      "      type: tcp\n"
+		      "      timeout: 10us  " MARK "\n",
+		      "vips[0].health.timeout", "not a duration");
+}
+
+static void test_reject_rise_or_fall_zero(void **st)
+{
+	(void)st;
+	expect_reject(HEAD NODES "vips:\n" VIP_80
+		      "    health:\n"
+		      "      type: tcp\n"
+		      "      rise: 0  " MARK "\n",
+		      "vips[0].health.rise", "at least 1");
+	expect_reject(HEAD NODES "vips:\n" VIP_80
+		      "    health:\n"
+		      "      type: tcp\n"
+		      "      rise: 3\n"
+		      "      fall: 0  " MARK "\n",
+		      "vips[0].health.fall", "at least 1");
+	expect_reject(HEAD NODES "vips:\n" VIP_80
+		      "    health:\n"
+		      "      type: tcp\n"
+		      "      fall: 101  " MARK "\n",
+		      "vips[0].health.fall", "0..100");
+	expect_reject(HEAD NODES "vips:\n" VIP_80
+		      "    health:\n"
+		      "      type: tcp\n"
+		      "      rise: -1  " MARK "\n",
+		      "vips[0].health.rise", NULL);
+}
+
+static void test_reject_health_in_a_later_vip_leaves_empty_model(void **st)
+{
+	(void)st;
+	/* expect_reject checks that nothing of the earlier VIPs is left behind. */
+	expect_reject(HEAD NODES "vips:\n" VIP_80 "    health: {type: tcp}\n" VIP_ANY
+		      "    health:\n"
+		      "      type: http\n"
+		      "      port: 8080\n"
+		      "      expect: 99  " MARK "\n",
+		      "vips[1].health.expect", "100..599");
+}
+
 /* ---- nothing half-parsed ---- */
 
 static void test_failed_parse_leaves_empty_model(void **st)
@@ -1636,6 +2381,46 @@ int main(void)
 		cmocka_unit_test(test_reject_vip_without_pool_when_two_pools),
 		cmocka_unit_test(test_reject_duplicate_vip),
 		cmocka_unit_test(test_same_vip_address_other_port_or_protocol_is_not_duplicate),
+		cmocka_unit_test(test_daemon_defaults_when_section_absent),
+		cmocka_unit_test(test_daemon_every_key_parses),
+		cmocka_unit_test(test_daemon_keys_left_out_keep_their_defaults),
+		cmocka_unit_test(test_daemon_bounds_are_inclusive),
+		cmocka_unit_test(test_daemon_metrics_empty_is_off),
+		cmocka_unit_test(test_daemon_metrics_ipv6_endpoint),
+		cmocka_unit_test(test_daemon_metrics_longest_endpoint),
+		cmocka_unit_test(test_reject_daemon_not_a_mapping),
+		cmocka_unit_test(test_reject_unknown_daemon_key),
+		cmocka_unit_test(test_reject_duplicate_daemon_key),
+		cmocka_unit_test(test_reject_peer_port_out_of_range),
+		cmocka_unit_test(test_reject_heartbeat_out_of_range),
+		cmocka_unit_test(test_reject_dead_after_below_two_heartbeats),
+		cmocka_unit_test(test_reject_restart_grace_above_10m),
+		cmocka_unit_test(test_reject_metrics_not_addr_port),
+		cmocka_unit_test(test_reject_daemon_bad_duration),
+		cmocka_unit_test(test_vip_without_health_has_none),
+		cmocka_unit_test(test_health_tcp_takes_defaults),
+		cmocka_unit_test(test_health_http_takes_defaults),
+		cmocka_unit_test(test_health_exec_takes_defaults),
+		cmocka_unit_test(test_health_every_key_parses),
+		cmocka_unit_test(test_health_port_overrides_vip_port),
+		cmocka_unit_test(test_health_bounds_are_inclusive),
+		cmocka_unit_test(test_health_longest_path_and_command),
+		cmocka_unit_test(test_reject_health_not_a_mapping),
+		cmocka_unit_test(test_reject_health_without_type),
+		cmocka_unit_test(test_reject_health_unknown_type),
+		cmocka_unit_test(test_reject_health_unknown_key),
+		cmocka_unit_test(test_reject_any_port_vip_check_without_port),
+		cmocka_unit_test(test_reject_health_port_out_of_range),
+		cmocka_unit_test(test_reject_health_bad_path),
+		cmocka_unit_test(test_reject_health_expect_not_a_status),
+		cmocka_unit_test(test_reject_exec_without_command),
+		cmocka_unit_test(test_reject_command_too_long),
+		cmocka_unit_test(test_reject_interval_below_100ms),
+		cmocka_unit_test(test_reject_timeout_above_interval),
+		cmocka_unit_test(test_reject_timeout_below_10ms),
+		cmocka_unit_test(test_reject_health_bad_duration),
+		cmocka_unit_test(test_reject_rise_or_fall_zero),
+		cmocka_unit_test(test_reject_health_in_a_later_vip_leaves_empty_model),
 		cmocka_unit_test(test_failed_parse_leaves_empty_model),
 		cmocka_unit_test(test_parse_error_message_is_truncated_safely),
 		cmocka_unit_test(test_load_real_file),
