@@ -315,11 +315,11 @@ static int parse_health(struct pctx *p, const yaml_node_t *m, size_t idx, struct
 	snprintf(f, sizeof(f), "vips[%zu].health.interval", idx);
 	if ((x = get(p, m, "interval")) && (err = get_duration(p, x, f, &h->interval_ns)))
 		return err;
+	if (h->interval_ns < 100000000ULL)
+		return perr(p, m, f, "interval must be at least 100ms");
 	snprintf(f, sizeof(f), "vips[%zu].health.timeout", idx);
 	if ((x = get(p, m, "timeout")) && (err = get_duration(p, x, f, &h->timeout_ns)))
 		return err;
-	if (h->interval_ns < 100000000ULL)
-		return perr(p, m, f, "interval must be at least 100ms");
 	if (h->timeout_ns < 10000000ULL || h->timeout_ns > h->interval_ns)
 		return perr(p, m, f, "timeout must be between 10ms and the interval");
 	snprintf(f, sizeof(f), "vips[%zu].health.rise", idx);

@@ -1195,8 +1195,8 @@ static void test_reject_restart_grace_above_10m(void **st)
 
 static void test_reject_metrics_not_addr_port(void **st)
 {
-	static const char *const bad[] = { "localhost:9469", "9469", ":9469", "127.0.0.1",
-					   "127.0.0.1:", "127.0.0.1:65536", "2001:db8::1:9469",
+	static const char *const bad[] = { "localhost:9469", "9469", "\":9469\"", "127.0.0.1",
+					   "\"127.0.0.1:\"", "127.0.0.1:65536", "2001:db8::1:9469",
 					   "\"[2001:db8::1]\"", "\"[2001:db8::1]9469\"",
 					   "127.0.0.1:9469/metrics", "\" 127.0.0.1:9469\"" };
 	char yaml[1024];
@@ -1437,7 +1437,7 @@ static void test_reject_health_without_type(void **st)
 
 static void test_reject_health_unknown_type(void **st)
 {
-	static const char *const bad[] = { "icmp", "TCP", "https", "\"\"", "[tcp]" };
+	static const char *const bad[] = { "icmp", "https", "\"\"", "[tcp]" };
 	char yaml[1024];
 	size_t i;
 

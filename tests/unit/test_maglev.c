@@ -809,6 +809,165 @@ static void test_bucket_in_transition_needs_a_live_previous_owner(void **st)
 	assert_false(bucket_in_transition(&b, 0x10));
 }
 
+/* ---- dead nodes (`gone`): no second chance ---- */
+
+/* Merge buckets with a bitmap of gone nodes (ids in `ids`, 0-terminated; NULL = no bitmap). */
+static void merge_gone(const struct shoal_bucket *old, const __u16 *owners, __u32 m,
+		       const __u16 *ids, struct shoal_bucket *out, struct table_diff *d)
+{
+	__u64 gone[SHOAL_MAX_NODES / 64] = { 0 };
+
+	for (; ids && *ids; ids++)
+		gone[*ids / 64] |= 1ULL << (*ids % 64);
+	memset(out, 0xa5, sizeof(*out) * m);
+	table_merge(old, owners, m, NOW, EXP, NULL, ids ? gone : NULL, out, d);
+}
+
+static void assert_bucket(const struct shoal_bucket *got, struct shoal_bucket want)
+{
+	int i;
+
+	assert_int_equal(got->owner, want.owner);
+	for (i = 0; i < SHOAL_MAX_PREV; i++) {
+		if (got->prev[i] != want.prev[i] ||
+		    (want.prev[i] && got->expire[i] != want.expire[i]))
+			fail_msg("prev[%d]: got %u (expire %u), want %u (expire %u)", i,
+				 got->prev[i], got->expire[i], want.prev[i], want.expire[i]);
+	}
+}
+
+static void test_merge_gone_owner_is_not_pushed_as_previous(void **st)
+{
+	static const __u16 dead1[] = { 1, 0 };
+	struct shoal_bucket old[3] = {
+		bucket(1, 0, 0, 0, 0, 0, 0),		/* 1 -> 2, nothing behind it */
+		bucket(1, 3, NOW + 5, 0, 0, 0, 0),	/* 1 -> 2, a live chain behind it */
+		bucket(1, 3, NOW + 7, 4, NOW + 6, 5, NOW + 5),	/* 1 -> 2, chain full */
+	};
+	__u16 owners[3] = { 2, 2, 2 };
+	struct shoal_bucket out[3];
+	struct table_diff d;
+
+	(void)st;
+	merge_gone(old, owners, 3, dead1, out, &d);
+	assert_bucket(&out[0], bucket(2, 0, 0, 0, 0, 0, 0));
+	/* The chain stays as it was: 1 takes no place in front of it ... */
+	assert_bucket(&out[1], bucket(2, 3, NOW + 5, 0, 0, 0, 0));
+	/* ... so nothing falls off the end. */
+	assert_bucket(&out[2], bucket(2, 3, NOW + 7, 4, NOW + 6, 5, NOW + 5));
+	assert_int_equal(d.moved, 3);
+	assert_int_equal(d.changed, 3);
+	assert_int_equal(d.deferred, 0);
+}
+
+/*
+ * As shoald calls it: a dead node is out of the model, so not eligible
+ * either. Its bucket in transition moves on, and the dead node is not left
+ * as the first previous owner a frame would be sent to.
+ */
+static void test_merge_gone_owner_of_a_bucket_in_transition(void **st)
+{
+	__u64 eligible[SHOAL_MAX_NODES / 64] = { 0x1a };	/* ids 1, 3, 4 */
+	__u64 gone[SHOAL_MAX_NODES / 64] = { 1ULL << 2 };
+	struct shoal_bucket old = bucket(2, 1, NOW + 100, 0, 0, 0, 0), out;
+	__u16 want = 3;
+	struct table_diff d;
+
+	(void)st;
+	table_merge(&old, &want, 1, NOW, EXP, eligible, gone, &out, &d);
+	assert_bucket(&out, bucket(3, 1, NOW + 100, 0, 0, 0, 0));
+	assert_int_equal(d.deferred, 0);
+	assert_int_equal(d.moved, 1);
+}
+
+static void test_merge_gone_node_leaves_every_chain(void **st)
+{
+	static const __u16 dead1[] = { 1, 0 };
+	struct shoal_bucket old[6] = {
+		bucket(2, 1, NOW + 5, 3, NOW + 6, 0, 0),	  /* 1 at the front */
+		bucket(4, 3, NOW + 7, 1, NOW + 6, 2, NOW + 5),	  /* 1 in the middle */
+		bucket(3, 2, NOW + 7, 4, NOW + 6, 1, NOW + 5),	  /* 1 at the end */
+		bucket(2, 1, NOW + 5, 0, 0, 0, 0),		  /* 1 the only one */
+		bucket(4, 3, NOW + 7, 1, NOW + 6, 2, NOW + 5),	  /* 1 in a full chain, 4 -> 5 */
+		bucket(2, 3, NOW + 5, 0, 0, 0, 0),		  /* 1 nowhere */
+	};
+	__u16 owners[6] = { 2, 4, 3, 2, 5, 2 };
+	struct shoal_bucket out[6];
+	struct table_diff d;
+	int b, i;
+
+	(void)st;
+	merge_gone(old, owners, 6, dead1, out, &d);
+	/* The others keep their order and their expiry. */
+	assert_bucket(&out[0], bucket(2, 3, NOW + 6, 0, 0, 0, 0));
+	assert_bucket(&out[1], bucket(4, 3, NOW + 7, 2, NOW + 5, 0, 0));
+	assert_bucket(&out[2], bucket(3, 2, NOW + 7, 4, NOW + 6, 0, 0));
+	assert_bucket(&out[3], bucket(2, 0, 0, 0, 0, 0, 0));
+	/* 4 leaves alive and goes in front; 1's place makes room, so the oldest (2) stays. */
+	assert_bucket(&out[4], bucket(5, 4, EXP, 3, NOW + 7, 2, NOW + 5));
+	assert_bucket(&out[5], bucket(2, 3, NOW + 5, 0, 0, 0, 0));
+	for (b = 0; b < 6; b++) {
+		check_bucket(&out[b], NOW);
+		for (i = 0; i < SHOAL_MAX_PREV; i++)
+			assert_int_not_equal(out[b].prev[i], 1);
+	}
+	assert_int_equal(d.moved, 1);
+	assert_int_equal(d.changed, 5);	/* every bucket but the last */
+}
+
+static void test_merge_several_gone_nodes_leave_chains(void **st)
+{
+	static const __u16 dead[] = { 1, 3, 70, 0 };	/* 70: a second bitmap word */
+	struct shoal_bucket old[2] = {
+		bucket(4, 1, NOW + 5, 2, NOW + 6, 3, NOW + 7),
+		bucket(70, 3, NOW + 5, 70, NOW + 6, 2, NOW + 7),
+	};
+	__u16 owners[2] = { 4, 2 };
+	struct shoal_bucket out[2];
+	struct table_diff d;
+
+	(void)st;
+	merge_gone(old, owners, 2, dead, out, &d);
+	assert_bucket(&out[0], bucket(4, 2, NOW + 6, 0, 0, 0, 0));
+	/* 70 owned it and is gone: not pushed; 2 owns it now and leaves its own chain. */
+	assert_bucket(&out[1], bucket(2, 0, 0, 0, 0, 0, 0));
+	assert_int_equal(d.moved, 1);
+	assert_int_equal(d.changed, 2);
+}
+
+static void test_merge_live_node_leaving_is_still_pushed(void **st)
+{
+	static const __u16 dead3[] = { 3, 0 }, none[] = { 0 };
+	struct shoal_bucket old[2] = {
+		bucket(1, 0, 0, 0, 0, 0, 0),
+		bucket(1, 2, NOW + 5, 0, 0, 0, 0),
+	};
+	__u16 owners[2] = { 2, 3 };
+	struct shoal_bucket out[2], ref[2];
+	struct table_diff d, dref;
+
+	(void)st;
+	/* Another node (3) is gone; 1 leaves alive: it is a previous owner as ever. */
+	merge_gone(old, owners, 2, dead3, out, &d);
+	assert_bucket(&out[0], bucket(2, 1, EXP, 0, 0, 0, 0));
+	assert_bucket(&out[1], bucket(3, 1, EXP, 2, NOW + 5, 0, 0));
+	/* The contrast: the same move with 1 gone leaves no trace of 1. */
+	{
+		static const __u16 dead1[] = { 1, 0 };
+		struct shoal_bucket g[2];
+
+		merge_gone(old, owners, 2, dead1, g, &d);
+		assert_bucket(&g[0], bucket(2, 0, 0, 0, 0, 0, 0));
+		assert_bucket(&g[1], bucket(3, 2, NOW + 5, 0, 0, 0, 0));
+	}
+	/* An empty bitmap is the same as none at all. */
+	merge_gone(old, owners, 2, none, out, &d);
+	merge_gone(old, owners, 2, NULL, ref, &dref);
+	assert_memory_equal(out, ref, sizeof(out));
+	assert_int_equal(d.moved, dref.moved);
+	assert_int_equal(d.changed, dref.changed);
+}
+
 /* ---- VIP slot table ---- */
 
 static struct shoal_vip slots[SHOAL_VIP_SLOTS];
@@ -1235,6 +1394,11 @@ int main(void)
 		cmocka_unit_test(test_merge_counts_moved_and_changed_buckets),
 		cmocka_unit_test(test_merge_sequence_of_changes),
 		cmocka_unit_test(test_bucket_in_transition_needs_a_live_previous_owner),
+		cmocka_unit_test(test_merge_gone_owner_is_not_pushed_as_previous),
+		cmocka_unit_test(test_merge_gone_owner_of_a_bucket_in_transition),
+		cmocka_unit_test(test_merge_gone_node_leaves_every_chain),
+		cmocka_unit_test(test_merge_several_gone_nodes_leave_chains),
+		cmocka_unit_test(test_merge_live_node_leaving_is_still_pushed),
 		cmocka_unit_test(test_vip_table_entries_found_by_linear_probe),
 		cmocka_unit_test(test_vip_table_16_entries_on_one_address_fit),
 		cmocka_unit_test(test_vip_table_17_entries_on_one_address_is_enospc),
