@@ -2,6 +2,12 @@
 # shoal: make | make test | make bench | make demo | make deps | make clean   (V=1 for verbose)
 
 BUILD    ?= build
+PREFIX   ?= /usr/local
+SBINDIR  ?= $(PREFIX)/sbin
+LIBDIR   ?= $(PREFIX)/lib
+MANDIR   ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+UNITDIR  ?= $(LIBDIR)/systemd/system
 CC       ?= gcc
 CLANG    ?= clang
 BPFTOOL  ?= bpftool
@@ -30,7 +36,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 UNIT_COMMON := $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c))
 
-.PHONY: all deps test test-unit test-e2e bench demo clean install
+.PHONY: all deps test test-unit test-e2e bench demo clean install uninstall
 .DELETE_ON_ERROR:
 
 LAB_BINS := $(BUILD)/lab/shoal-stream $(BUILD)/lab/xdp_pass.bpf.o
@@ -112,3 +118,27 @@ demo: deps
 
 clean:
 	$(Q)rm -rf $(BUILD)
+
+# make install [PREFIX=/usr/local] [DESTDIR=...]: binaries, the BPF object (for
+# shoalctl upgrade), man pages, the systemd unit and a sample config. An existing
+# shoal.yaml is never touched; the sample is root-only because it shows a seed.
+install: all
+	$(Q)install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBDIR)/shoal $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR)
+	$(Q)install -d -m 0700 $(DESTDIR)$(SYSCONFDIR)/shoal
+	$(Q)install -m 0755 $(BUILD)/shoald $(BUILD)/shoalctl $(DESTDIR)$(SBINDIR)/
+	$(Q)install -m 0644 $(BUILD)/shoal.bpf.o $(DESTDIR)$(LIBDIR)/shoal/shoal.bpf.o
+	$(Q)install -m 0644 docs/man/shoald.8 docs/man/shoalctl.8 $(DESTDIR)$(MANDIR)/man8/
+	$(Q)install -m 0644 docs/man/shoal.yaml.5 $(DESTDIR)$(MANDIR)/man5/
+	$(Q)sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+		packaging/shoald.service.in >$(DESTDIR)$(UNITDIR)/shoald.service
+	$(Q)chmod 0644 $(DESTDIR)$(UNITDIR)/shoald.service
+	$(Q)install -m 0600 docs/examples/cluster.yaml $(DESTDIR)$(SYSCONFDIR)/shoal/shoal.yaml.sample
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+
+uninstall:
+	$(Q)rm -f $(DESTDIR)$(SBINDIR)/shoald $(DESTDIR)$(SBINDIR)/shoalctl \
+		$(DESTDIR)$(LIBDIR)/shoal/shoal.bpf.o $(DESTDIR)$(MANDIR)/man8/shoald.8 \
+		$(DESTDIR)$(MANDIR)/man8/shoalctl.8 $(DESTDIR)$(MANDIR)/man5/shoal.yaml.5 \
+		$(DESTDIR)$(UNITDIR)/shoald.service $(DESTDIR)$(SYSCONFDIR)/shoal/shoal.yaml.sample
+	$(Q)rmdir $(DESTDIR)$(LIBDIR)/shoal 2>/dev/null || true

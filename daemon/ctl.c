@@ -125,6 +125,7 @@ struct json_object *ctl_status(struct daemon *d)
 		json_object_object_add(x, "healthy", json_object_new_boolean(p->healthy));
 		add_int(x, "last_seen_ms", p->last_seen ? (int64_t)((now - p->last_seen) / 1000000) : -1);
 		add_int(x, "state_since_ms", p->last_change ? (int64_t)((now - p->last_change) / 1000000) : -1);
+		json_object_object_add(x, "daemon_down", json_object_new_boolean(p->daemon_down));
 		add_int(x, "restart_grace_ms", p->grace_until > now ? (int64_t)((p->grace_until - now) / 1000000) : 0);
 		add_int(x, "flaps", p->flaps);
 		add_int(x, "hold_down_ms", (int64_t)(p->hold_ns / 1000000));

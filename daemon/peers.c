@@ -10,7 +10,10 @@
 #include <arpa/inet.h>
 #include <endian.h>
 #include <errno.h>
+#include <netinet/icmp6.h>
 #include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/ip_icmp.h>
 #include <poll.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -136,7 +139,90 @@ static int open_sockets(struct daemon *d)
 	setsockopt(d->tcp, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(d->udp, (void *)&ss, len) || bind(d->tcp, (void *)&ss, len) || listen(d->tcp, 16))
 		return -errno;
+	/* Echo probes (see probe_peer()); without them a silent peer is simply dead. */
+	d->icmp = socket(ss.ss_family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			 ss.ss_family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6);
+	if (d->icmp >= 0 && ss.ss_family == AF_INET6) {
+		struct icmp6_filter f;
+
+		ICMP6_FILTER_SETBLOCKALL(&f);
+		ICMP6_FILTER_SETPASS(ICMP6_ECHO_REPLY, &f);
+		setsockopt(d->icmp, IPPROTO_ICMPV6, ICMP6_FILTER, &f, sizeof(f));
+	}
+	if (d->icmp < 0)
+		dlog(1, "no ICMP socket (%s): a peer whose daemon is down counts as dead",
+		     strerror(errno));
+	d->echo_id = (__u16)(getpid() ^ (d->self << 8));
 	return 0;
+}
+
+static __u16 csum16(const void *p, size_t len)
+{
+	const __u8 *b = p;
+	__u32 sum = 0;
+	size_t i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		sum += (__u32)(b[i] << 8 | b[i + 1]);
+	if (len & 1)
+		sum += (__u32)b[len - 1] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return htons((__u16)~sum);
+}
+
+/*
+ * A peer that stopped heartbeating may have lost only its daemon: its program
+ * and tables are pinned and serve on. An ICMP echo to its address answers
+ * that: the reply crosses its uplink, its XDP program (not a VIP: passed) and
+ * its kernel. The identifier is ours, the sequence number the peer's id.
+ */
+static void probe_peer(struct daemon *d, const struct peer *p)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = to_sockaddr(&p->addr, 0, &ss);
+	__u8 pkt[16] = { 0 };
+	struct icmphdr *h = (void *)pkt;
+
+	if (d->icmp < 0)
+		return;
+	h->type = p->addr.family == 4 ? ICMP_ECHO : ICMP6_ECHO_REQUEST;
+	h->un.echo.id = htons(d->echo_id);
+	h->un.echo.sequence = htons(p->id);
+	memcpy(pkt + 8, "shoal-dp", 8);
+	if (p->addr.family == 4)
+		h->checksum = csum16(pkt, sizeof(pkt));	/* ICMPv6's is the kernel's */
+	sendto(d->icmp, pkt, sizeof(pkt), 0, (void *)&ss, len);
+}
+
+void peers_echo_receive(struct daemon *d)
+{
+	__u8 buf[256];
+
+	for (;;) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		ssize_t n = recvfrom(d->icmp, buf, sizeof(buf), 0, (void *)&ss, &sl);
+		const struct icmphdr *h = (const void *)buf;
+		struct shoal_addr from;
+		struct peer *p;
+		size_t off = 0;
+
+		if (n < 0)
+			return;
+		if (ss.ss_family == AF_INET) {	/* IPv4 raw sockets hand us the IP header */
+			if ((size_t)n < sizeof(struct iphdr))
+				continue;
+			off = (size_t)(((const struct iphdr *)buf)->ihl * 4);
+			h = (const void *)(buf + off);
+		}
+		if ((size_t)n < off + 16 ||
+		    h->type != (ss.ss_family == AF_INET ? ICMP_ECHOREPLY : ICMP6_ECHO_REPLY) ||
+		    ntohs(h->un.echo.id) != d->echo_id || !from_addr(&ss, &from) ||
+		    !(p = peer_by_id(d, ntohs(h->un.echo.sequence))) || !shoal_addr_eq(&p->addr, &from))
+			continue;
+		p->echo_at = now_ns();
+	}
 }
 
 /*
@@ -306,6 +392,7 @@ void peers_receive(struct daemon *d)
 		}
 		d->hb_received++;
 		p->last_seq = be64toh(hb.seq);
+		p->daemon_down = false;
 		if (hb.flags & HB_F_RESTARTING) {
 			p->grace_until = now + d->cfg.daemon.restart_grace_ns;
 			dlog(2, "peer %s restarts its daemon: allowing it %llu ms of silence", p->name,
@@ -355,6 +442,7 @@ void peers_receive(struct daemon *d)
 void peers_tick(struct daemon *d, __u64 now)
 {
 	size_t i;
+	bool dp;
 
 	if (d->udp < 0)
 		return;
@@ -379,9 +467,29 @@ void peers_tick(struct daemon *d, __u64 now)
 		if (p->state == PEER_HOLDING && p->last_seen && now - p->streak_start >= p->hold_ns &&
 		    now - seen < d->cfg.daemon.dead_after_ns)
 			set_state(d, p, PEER_ALIVE, now, "held down long enough");
+		/* Missed two heartbeats: is its data plane still there? */
+		if (p->state != PEER_DEAD && now - seen > 2 * d->cfg.daemon.heartbeat_ns &&
+		    now >= p->next_probe) {
+			p->next_probe = now + d->cfg.daemon.heartbeat_ns;
+			probe_peer(d, p);
+		}
+		/*
+		 * Silent, but its data plane answered since it fell silent, and
+		 * lately: only its daemon is down (crashed, being restarted). It
+		 * serves on with the tables it has, so it keeps counting, for
+		 * restart_grace at most: after that its tables are too old.
+		 */
+		dp = p->echo_at > seen && now - p->echo_at <= 2 * d->cfg.daemon.heartbeat_ns +
+		     SHOALD_TICK_MS * 1000000ULL && now - seen <= d->cfg.daemon.restart_grace_ns;
+		if (dp != p->daemon_down && now - seen > d->cfg.daemon.dead_after_ns) {
+			p->daemon_down = dp;
+			if (dp)
+				dlog(1, "peer %s: daemon silent for %llu ms, its data plane answers: still counted",
+				     p->name, (unsigned long long)((now - seen) / 1000000));
+		}
 		if ((p->state == PEER_ALIVE || p->state == PEER_HOLDING ||
 		     (p->state == PEER_UNKNOWN && p->presumed)) &&
-		    now - seen > d->cfg.daemon.dead_after_ns && now >= p->grace_until) {
+		    now - seen > d->cfg.daemon.dead_after_ns && now >= p->grace_until && !dp) {
 			/* Dying again soon after coming back is a flap: hold it down longer. */
 			if (p->state == PEER_HOLDING ||
 			    (p->died_at && now - p->died_at < 10 * HOLD_MAX_NS)) {

@@ -345,6 +345,13 @@ int daemon_reload(struct daemon *d, const char *why)
 	}
 	dlog(2, "config %s loaded (%s): %zu nodes, %zu pools, %zu vips", d->config_path, why,
 	     c.nnodes, c.npools, c.nvips);
+	{
+		struct stat st;
+
+		if (stat(d->config_path, &st) == 0 && (st.st_mode & 0077))
+			dlog(1, "%s is readable by others (mode %04o): it holds the cluster's secret seed; chmod 600 it",
+			     d->config_path, st.st_mode & 07777);
+	}
 	if (!d->s)
 		return 0;	/* at start: peers and checks are set up once the data plane is open */
 	peers_setup(d);
@@ -476,7 +483,7 @@ static int ep_add(struct daemon *d, int fd, __u32 tag)
 	return fd < 0 ? 0 : epoll_ctl(d->ep, EPOLL_CTL_ADD, fd, &ev);
 }
 
-enum { TAG_SIG = 1, TAG_TIMER, TAG_INO, TAG_UDP, TAG_TCP, TAG_CTL, TAG_CHECK = 1000 };
+enum { TAG_SIG = 1, TAG_TIMER, TAG_INO, TAG_UDP, TAG_TCP, TAG_CTL, TAG_ICMP, TAG_CHECK = 1000 };
 
 static void usage(FILE *f)
 {
@@ -503,6 +510,9 @@ static void usage(FILE *f)
 		"Exit status: 0 stopped, 1 could not start, 2 usage error.\n");
 }
 
+static int start(struct daemon *d);
+static int run(struct daemon *d, const sigset_t *ss);
+
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -515,14 +525,13 @@ int main(int argc, char **argv)
 	};
 	static struct daemon dd;
 	struct daemon *d = &dd;
-	struct itimerspec its = { { 0, SHOALD_TICK_MS * 1000000L }, { 0, SHOALD_TICK_MS * 1000000L } };
 	sigset_t ss;
 	int c, ret;
 
 	d->config_path = "/etc/shoal/shoal.yaml";
 	d->pin = SHOAL_PIN_DEFAULT;
 	d->socket_path = SHOALD_SOCKET_DEFAULT;
-	d->ino = d->udp = d->tcp = d->ctl = -1;
+	d->ino = d->udp = d->tcp = d->ctl = d->icmp = -1;
 	while ((c = getopt_long(argc, argv, "c:P:n:d:m:s:M:vqVh", lo, NULL)) != -1) {
 		switch (c) {
 		case 'c': d->config_path = optarg; break;
@@ -586,6 +595,23 @@ int main(int argc, char **argv)
 		return 1;
 	if (identify(d, &d->cfg))
 		return 1;
+	/* Before touching the data plane: a second shoald must change nothing. */
+	if (ctl_setup(d)) {
+		dlog(0, "cannot open the control socket %s", d->socket_path);
+		return 1;
+	}
+	ret = start(d);
+	if (ret) {
+		unlink(d->socket_path);
+		return ret;
+	}
+	return run(d, &ss);
+}
+
+/* Adopt or create the data plane, peers, checks; 0 or an exit status. */
+static int start(struct daemon *d)
+{
+	int ret;
 
 	if (shoal_exists(d->pin)) {
 		/* A restart: adopt what is serving, change nothing that need not change. */
@@ -595,15 +621,6 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		dlog(2, "adopted the running data plane at %s (program %d)", d->pin, shoal_prog_id(d->s));
-		/* A new shoald (a package upgrade, say) brings its program in too. */
-		{
-			__u32 old_id, new_id;
-
-			if (shoal_upgrade(d->s, NULL, true, &old_id, &new_id))
-				dlog(1, "could not swap in this shoald's program; the running one serves on");
-			else if (new_id != old_id)
-				dlog(2, "swapped in this shoald's program: %u -> %u", old_id, new_id);
-		}
 	} else {
 		ret = shoal_create(&d->s, d->pin, d->cfg.m);
 		if (ret) {
@@ -622,6 +639,18 @@ int main(int argc, char **argv)
 	if (!d->fresh) {
 		if (apply_model(d, NULL, "start"))
 			return 1;
+		/* Peers hear us at once; then the slower work. */
+		peers_tick(d, now_ns());
+		/* A new shoald (a package upgrade, say) brings its program in too. */
+		{
+			__u32 old_id, new_id;
+
+			if (shoal_upgrade(d->s, NULL, true, &old_id, &new_id))
+				dlog(1, "could not swap in this shoald's program; the running one serves on");
+			else if (new_id != old_id)
+				dlog(2, "swapped in this shoald's program: %u -> %u", old_id, new_id);
+		}
+
 		{
 			int ifindex = 0;
 
@@ -630,14 +659,17 @@ int main(int argc, char **argv)
 				return 1;
 		}
 	}
-	if (ctl_setup(d)) {
-		dlog(0, "cannot open the control socket %s", d->socket_path);
-		return 1;
-	}
 	if (metrics_setup(d))
 		dlog(1, "metrics endpoint could not start; continuing without it");
+	return 0;
+}
 
-	d->sigfd = signalfd(-1, &ss, SFD_CLOEXEC | SFD_NONBLOCK);
+/* The event loop, until a signal stops it. */
+static int run(struct daemon *d, const sigset_t *ss)
+{
+	struct itimerspec its = { { 0, SHOALD_TICK_MS * 1000000L }, { 0, SHOALD_TICK_MS * 1000000L } };
+
+	d->sigfd = signalfd(-1, ss, SFD_CLOEXEC | SFD_NONBLOCK);
 	d->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	timerfd_settime(d->tfd, 0, &its, NULL);
 	d->ep = epoll_create1(EPOLL_CLOEXEC);
@@ -649,6 +681,7 @@ int main(int argc, char **argv)
 	ep_add(d, d->udp, TAG_UDP);
 	ep_add(d, d->tcp, TAG_TCP);
 	ep_add(d, d->ctl, TAG_CTL);
+	ep_add(d, d->icmp, TAG_ICMP);
 	dlog(2, "serving as %s (id %u) on %s", shoal_cluster_node_id(&d->cfg, d->self) ?
 	     shoal_cluster_node_id(&d->cfg, d->self)->name : "?", d->self, d->dev_name);
 
@@ -694,6 +727,8 @@ int main(int argc, char **argv)
 				peers_receive(d);
 			} else if (tag == TAG_TCP) {
 				peers_serve_tables(d);
+			} else if (tag == TAG_ICMP) {
+				peers_echo_receive(d);
 			} else if (tag == TAG_CTL) {
 				ctl_accept(d);
 			} else if (tag >= TAG_CHECK) {

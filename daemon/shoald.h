@@ -39,6 +39,9 @@ struct peer {
 	__u64 table_digest;
 	__u64 last_seq;		/* of its last heartbeat accepted: older ones are replays */
 	__u64 grace_until;	/* it said it restarts: not dead before then */
+	__u64 next_probe;	/* next ICMP echo while it is silent */
+	__u64 echo_at;		/* its last echo reply: its data plane is up */
+	bool daemon_down;	/* silent past dead_after, data plane answering */
 	__u32 disagree;		/* heartbeats in a row with our model but another table */
 };
 
@@ -104,7 +107,8 @@ struct daemon {
 	__u32 hb_sent, hb_received, hb_rejected;
 	__u64 hb_seq;			/* starts at the wall clock in ns: grows across restarts */
 
-	int ep, sigfd, tfd, ino, ino_wd, udp, tcp, ctl;
+	int ep, sigfd, tfd, ino, ino_wd, udp, tcp, ctl, icmp;
+	__u16 echo_id;
 	struct rates rates;
 	__u64 next_second;
 	__u64 next_heartbeat;
@@ -137,6 +141,7 @@ const struct peer *peers_leader(const struct daemon *d);
 bool peer_counts(const struct peer *p);
 void peers_free(struct daemon *d);
 void peers_goodbye(struct daemon *d);
+void peers_echo_receive(struct daemon *d);
 
 /* ctl.c */
 int ctl_setup(struct daemon *d);

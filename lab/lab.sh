@@ -244,12 +244,13 @@ EOF
 # copy is left alone: it keeps a stale table.
 lab_write_configs() { # [SKIP_INDEX]
 	local skip=${1:-} i f
-	lab_config >"$LAB_RUN/cluster.yaml"
+	# Root-only, as in production: the file holds the cluster's secret seed.
+	(umask 077 && lab_config >"$LAB_RUN/cluster.yaml")
 	for i in $(lab_all_nodes); do
 		[ "$i" = "$skip" ] && continue
 		f="$(lab_node_dir "$i")/cluster.yaml"
 		[ -d "$(dirname "$f")" ] || continue
-		cp "$LAB_RUN/cluster.yaml" "$f.new" && mv "$f.new" "$f"
+		(umask 077 && cp "$LAB_RUN/cluster.yaml" "$f.new") && mv "$f.new" "$f"
 	done
 }
 

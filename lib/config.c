@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <yaml.h>
 
 #include "cluster.h"
@@ -211,9 +212,15 @@ static int parse_daemon(struct pctx *p, const yaml_node_t *m, struct shoal_clust
 			return perr(p, x, "daemon.peer_port", "0 is not a port");
 		d->peer_port = (__u16)v;
 	}
-	if ((x = get(p, m, "heartbeat")) &&
-	    (err = get_duration(p, x, "daemon.heartbeat", &d->heartbeat_ns)))
-		return err;
+	if ((x = get(p, m, "heartbeat"))) {
+		if ((err = get_duration(p, x, "daemon.heartbeat", &d->heartbeat_ns)))
+			return err;
+		if (d->heartbeat_ns < 50000000ULL || d->heartbeat_ns > 10000000000ULL)
+			return perr(p, x, "daemon.heartbeat", "must be between 50ms and 10s");
+		/* Unless given, dead_after follows a slow heartbeat: four of them. */
+		if (d->dead_after_ns < 4 * d->heartbeat_ns)
+			d->dead_after_ns = 4 * d->heartbeat_ns;
+	}
 	if ((x = get(p, m, "dead_after")) &&
 	    (err = get_duration(p, x, "daemon.dead_after", &d->dead_after_ns)))
 		return err;
@@ -226,8 +233,6 @@ static int parse_daemon(struct pctx *p, const yaml_node_t *m, struct shoal_clust
 		if (d->restart_grace_ns > 600000000000ULL)
 			return perr(p, x, "daemon.restart_grace", "must be at most 10m");
 	}
-	if (d->heartbeat_ns < 50000000ULL || d->heartbeat_ns > 10000000000ULL)
-		return perr(p, m, "daemon.heartbeat", "must be between 50ms and 10s");
 	if (d->dead_after_ns < 2 * d->heartbeat_ns)
 		return perr(p, m, "daemon.dead_after",
 			    "must be at least two heartbeats, or one lost datagram kills a peer");
@@ -237,7 +242,8 @@ static int parse_daemon(struct pctx *p, const yaml_node_t *m, struct shoal_clust
 
 		if ((err = get_str(p, x, "daemon.metrics", &s)))
 			return err;
-		if (*s && (strlen(s) >= sizeof(d->metrics) || shoal_parse_endpoint(s, &a, &port)))
+		if (*s && (strlen(s) >= sizeof(d->metrics) || shoal_parse_endpoint(s, &a, &port) ||
+			   !port))
 			return perr(p, x, "daemon.metrics", "'%s' is not ADDR:PORT (or \"\" for off)",
 				    s);
 		snprintf(d->metrics, sizeof(d->metrics), "%s", s);
@@ -270,11 +276,11 @@ static int parse_health(struct pctx *p, const yaml_node_t *m, size_t idx, struct
 		return perr(p, m, f, "required: tcp, http or exec");
 	if ((err = get_str(p, x, f, &s)))
 		return err;
-	if (!strcmp(s, "tcp"))
+	if (!strcasecmp(s, "tcp"))
 		h->type = SHOAL_HEALTH_TCP;
-	else if (!strcmp(s, "http"))
+	else if (!strcasecmp(s, "http"))
 		h->type = SHOAL_HEALTH_HTTP;
-	else if (!strcmp(s, "exec"))
+	else if (!strcasecmp(s, "exec"))
 		h->type = SHOAL_HEALTH_EXEC;
 	else
 		return perr(p, x, f, "'%s': expected tcp, http or exec", s);
@@ -313,10 +319,15 @@ static int parse_health(struct pctx *p, const yaml_node_t *m, size_t idx, struct
 	if (h->type == SHOAL_HEALTH_EXEC && !h->command[0])
 		return perr(p, m, f, "required for an exec check");
 	snprintf(f, sizeof(f), "vips[%zu].health.interval", idx);
-	if ((x = get(p, m, "interval")) && (err = get_duration(p, x, f, &h->interval_ns)))
-		return err;
-	if (h->interval_ns < 100000000ULL)
-		return perr(p, m, f, "interval must be at least 100ms");
+	if ((x = get(p, m, "interval"))) {
+		if ((err = get_duration(p, x, f, &h->interval_ns)))
+			return err;
+		if (h->interval_ns < 100000000ULL)
+			return perr(p, x, f, "interval must be at least 100ms");
+		/* Unless given, the timeout fits a short interval. */
+		if (h->timeout_ns > h->interval_ns)
+			h->timeout_ns = h->interval_ns;
+	}
 	snprintf(f, sizeof(f), "vips[%zu].health.timeout", idx);
 	if ((x = get(p, m, "timeout")) && (err = get_duration(p, x, f, &h->timeout_ns)))
 		return err;

@@ -1160,10 +1160,10 @@ static void test_reject_heartbeat_out_of_range(void **st)
 			 "  dead_after: 1h\n" NODES, bad[i]);
 		expect_reject(yaml, "daemon.heartbeat", "between 50ms and 10s");
 	}
-	/* Not the first key: the error still names the mapping's first line. */
+	/* Not the first key: the error names the heartbeat's own line. */
 	expect_reject(HEAD "daemon:\n"
-		      "  peer_port: 7946  " MARK "\n"
-		      "  heartbeat: 20ms\n" NODES,
+		      "  peer_port: 7946\n"
+		      "  heartbeat: 20ms  " MARK "\n" NODES,
 		      "daemon.heartbeat", "between 50ms and 10s");
 }
 
@@ -1177,11 +1177,25 @@ static void test_reject_dead_after_below_two_heartbeats(void **st)
 	expect_reject(HEAD "daemon:\n"
 		      "  dead_after: 500ms  " MARK "\n" NODES,
 		      "daemon.dead_after", "at least two heartbeats");
-	/* A slower heartbeat against the default dead_after (2s) is caught too. */
+	/* Given after a slow heartbeat, a short dead_after is still refused. */
 	expect_reject(HEAD "daemon:\n"
-		      "  metrics: \"\"  " MARK "\n"
-		      "  heartbeat: 1s1ms\n" NODES,
+		      "  heartbeat: 2s  " MARK "\n"
+		      "  dead_after: 3s\n" NODES,
 		      "daemon.dead_after", "at least two heartbeats");
+}
+
+/* A slow heartbeat without dead_after: the default follows it (four heartbeats). */
+static void test_dead_after_default_follows_heartbeat(void **st)
+{
+	struct shoal_cluster c;
+
+	(void)st;
+	expect_accept(HEAD "daemon:\n  heartbeat: 3s\n" NODES, &c);
+	assert_true(c.daemon.dead_after_ns == 12 * NS);
+	shoal_cluster_free(&c);
+	expect_accept(HEAD "daemon:\n  heartbeat: 100ms\n" NODES, &c);
+	assert_true(c.daemon.dead_after_ns == 2 * NS);
+	shoal_cluster_free(&c);
 }
 
 static void test_reject_restart_grace_above_10m(void **st)
@@ -1198,7 +1212,8 @@ static void test_reject_metrics_not_addr_port(void **st)
 	static const char *const bad[] = { "localhost:9469", "9469", "\":9469\"", "127.0.0.1",
 					   "\"127.0.0.1:\"", "127.0.0.1:65536", "2001:db8::1:9469",
 					   "\"[2001:db8::1]\"", "\"[2001:db8::1]9469\"",
-					   "127.0.0.1:9469/metrics", "\" 127.0.0.1:9469\"" };
+					   "127.0.0.1:9469/metrics", "\" 127.0.0.1:9469\"",
+					   "0.0.0.0:0" };
 	char yaml[1024];
 	size_t i;
 
@@ -1594,14 +1609,14 @@ static void test_reject_interval_below_100ms(void **st)
 	(void)st;
 	expect_reject(HEAD NODES "vips:\n" VIP_80
 		      "    health:\n"
-		      "      type: tcp  " MARK "\n"
-		      "      interval: 99ms\n"
+		      "      type: tcp\n"
+		      "      interval: 99ms  " MARK "\n"
 		      "      timeout: 50ms\n",
 		      "vips[0].health.interval", "at least 100ms");
 	expect_reject(HEAD NODES "vips:\n" VIP_80
 		      "    health:\n"
-		      "      type: tcp  " MARK "\n"
-		      "      interval: 0\n",
+		      "      type: tcp\n"
+		      "      interval: 0  " MARK "\n",
 		      "vips[0].health.interval", "at least 100ms");
 }
 
@@ -2394,6 +2409,7 @@ int main(void)
 		cmocka_unit_test(test_reject_peer_port_out_of_range),
 		cmocka_unit_test(test_reject_heartbeat_out_of_range),
 		cmocka_unit_test(test_reject_dead_after_below_two_heartbeats),
+		cmocka_unit_test(test_dead_after_default_follows_heartbeat),
 		cmocka_unit_test(test_reject_restart_grace_above_10m),
 		cmocka_unit_test(test_reject_metrics_not_addr_port),
 		cmocka_unit_test(test_reject_daemon_bad_duration),
