@@ -5,7 +5,7 @@ set -eu
 
 build="clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libyaml-dev libjson-c-dev libmicrohttpd-dev \
 	libcmocka-dev pkg-config make gcc"
-test="iproute2 ethtool jq util-linux nginx-light socat curl tcpdump iputils-ping procps"
+test="iproute2 ethtool jq util-linux nginx-light socat curl tcpdump iputils-ping procps groff-base"
 set -- ${1:-all}
 case "$1" in
 build) want="$build" ;;
