@@ -573,7 +573,9 @@ static struct json_object *daemon_call(const char *cmd)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return NULL;
+	/* The send timeout bounds connect() too: a stuck daemon's full backlog must not hang us. */
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (connect(fd, (void *)&sa, sizeof(sa))) {
 		close(fd);
 		return NULL;

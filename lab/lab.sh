@@ -63,7 +63,8 @@ lab_node_dir() { echo "$LAB_RUN/$(lab_node_name "$1")"; }
 lab_shoalctl() {
 	local i=$1
 	shift
-	lab_node_exec "$i" "$SHOALCTL" -P "$LAB_BPF/$(lab_node_name "$i")" \
+	# Bounded like everything in the lab: a stuck daemon must not hang a test.
+	lab_node_exec "$i" timeout --foreground -k 5 30 "$SHOALCTL" -P "$LAB_BPF/$(lab_node_name "$i")" \
 		-S "$(lab_node_dir "$i")/shoald.sock" "$@"
 }
 

@@ -478,18 +478,41 @@ int shoal_destroy(struct shoal *s)
 	return 0;
 }
 
+/* A writer holds the lock for one apply (milliseconds); one holding it this long is stuck. */
+#define SHOAL_LOCK_WAIT_MS	10000
+
 int shoal_lock(struct shoal *s)
 {
+	int waited, err;
+
 	if (!s->pinned)
 		return 0;
 	if (s->lock_depth++)
 		return 0;
 	s->lock_fd = open(s->pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (s->lock_fd < 0 || flock(s->lock_fd, LOCK_EX)) {
-		s->lock_depth = 0;
-		return shoal_err(-errno, "lock %s", s->pin_dir);
+	if (s->lock_fd < 0)
+		goto fail;
+	/* Bounded: waiting forever on a stuck writer would hang the caller too. */
+	for (waited = 0; flock(s->lock_fd, LOCK_EX | LOCK_NB); waited += 10) {
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			goto fail;
+		if (waited >= SHOAL_LOCK_WAIT_MS) {
+			errno = ETIMEDOUT;
+			goto fail;
+		}
+		usleep(10000);
 	}
 	return 0;
+fail:
+	err = -errno;
+	if (s->lock_fd >= 0)
+		close(s->lock_fd);
+	s->lock_fd = -1;
+	s->lock_depth = 0;
+	if (err == -ETIMEDOUT)
+		return shoal_err(err, "lock %s: another shoalctl or shoald has held it for %d s",
+				 s->pin_dir, SHOAL_LOCK_WAIT_MS / 1000);
+	return shoal_err(err, "lock %s", s->pin_dir);
 }
 
 void shoal_unlock(struct shoal *s)

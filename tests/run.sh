@@ -10,21 +10,31 @@ pass=0 fail=0 skip=0
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
+# Every suite is bounded: one that hangs is killed (with its process group; e2e suites
+# then tear their lab down from their EXIT trap) and counted as a failure, so the run
+# always ends and says where it stuck.
+limit=${SHOAL_SUITE_TIMEOUT:-420}
+
 run_tap() { # name, command...
 	name=$1
 	shift
 	echo "== $name"
-	CMOCKA_MESSAGE_OUTPUT=TAP "$@" >"$log" 2>&1
+	t0=$(date +%s)
+	CMOCKA_MESSAGE_OUTPUT=TAP timeout -k 30 "$limit" "$@" >"$log" 2>&1
 	rc=$?
 	cat "$log"
 	p=$(grep -c '^ok ' "$log" | tr -d ' ')
 	s=$(grep -c '^ok .*# *SKIP' "$log" | tr -d ' ')
 	f=$(grep -c '^not ok ' "$log" | tr -d ' ')
 	p=$((p - s))
-	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+	if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+		echo "not ok - $name did not finish within $limit s (killed)"
+		f=$((f + 1))
+	elif [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		echo "not ok - $name exited with status $rc"
 		f=1
 	fi
+	echo "# $name: $(($(date +%s) - t0)) s"
 	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
 }
 

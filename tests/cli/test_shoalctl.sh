@@ -114,6 +114,17 @@ ip link add v0 address 02:00:00:00:00:01 type veth peer name v1 address 02:00:00
 ip link set v0 up && ip link set v1 up
 check "after the uplink came back, apply re-attaches" sh -c \
 	"$S apply $cfg >/dev/null && $S -j status | $JQT '.attached and .dev == \"v0\"' >/dev/null && ip link show v0 | grep -q xdp"
+# A writer stuck holding the state's lock: an edit gives up after a bounded wait and says
+# why, rather than hanging the operator's shell; reading needs no lock.
+flock /sys/fs/bpf/shoal sleep 15 &
+lk=$!
+sleep 0.3
+check "reading while another writer holds the lock works" sh -c "$S node list | grep -q node-b"
+check "an edit while another writer holds the lock fails within 10 s, saying why" sh -c \
+	"! timeout 25 $S node drain node-b 2>$tmp/e; grep -q 'has held it for 10 s' $tmp/e"
+kill $lk 2>/dev/null
+wait $lk 2>/dev/null
+check "once the lock is free, the edit goes through" sh -c "$S node drain node-b >/dev/null && $S node undrain node-b >/dev/null"
 check "non-root is refused" sh -c "! setpriv --reuid=65534 --regid=65534 --clear-groups $S status 2>&1 | grep -q 'needs root' && exit 1 || exit 0"
 check "detach removes the program and the state" sh -c \
 	"$S detach >/dev/null && ! ip link show v0 | grep -q xdp && ! ls /sys/fs/bpf/shoal >/dev/null 2>&1"
