@@ -11,6 +11,22 @@
 #define IPPROTO_MH	135
 #endif
 
+#ifndef IPPROTO_ICMPV6
+#define IPPROTO_ICMPV6	58
+#endif
+
+/* ICMP types (RFC 792, 4443): linux/icmp.h drags in libc headers BPF cannot build. */
+#define SHOAL_ICMP_DEST_UNREACH		3
+#define SHOAL_ICMP_FRAG_NEEDED		4	/* code of DEST_UNREACH */
+#define SHOAL_ICMP_ECHO			8
+#define SHOAL_ICMP_TIME_EXCEEDED	11
+#define SHOAL_ICMP_PARAMETERPROB	12
+#define SHOAL_ICMP6_DEST_UNREACH	1
+#define SHOAL_ICMP6_PKT_TOOBIG		2
+#define SHOAL_ICMP6_PARAMPROB		4
+#define SHOAL_ICMP6_ECHO_REQUEST	128
+
+#define SHOAL_IP_DF		0x4000
 #define SHOAL_IP_MF		0x2000
 #define SHOAL_IP_OFFSET		0x1FFF
 #define SHOAL_IP6_MF		0x0001

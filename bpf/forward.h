@@ -16,6 +16,29 @@ static __always_inline void ip4_dec_ttl(struct iphdr *ip)
 	ip->ttl--;
 }
 
+/* The TTL or hop limit goes down on every cluster hop, a last guard against loops. */
+static __always_inline int hop_ttl(struct pkt *p)
+{
+	if (p->family == 4) {
+		struct iphdr *ip = p->l3;
+
+		if ((void *)(ip + 1) > p->end)
+			return SHOAL_R_DROP_BAD_IP;
+		if (ip->ttl <= 1)
+			return SHOAL_R_DROP_TTL;
+		ip4_dec_ttl(ip);
+	} else {
+		struct ipv6hdr *ip6 = p->l3;
+
+		if ((void *)(ip6 + 1) > p->end)
+			return SHOAL_R_DROP_BAD_IP;
+		if (ip6->hop_limit <= 1)
+			return SHOAL_R_DROP_TTL;
+		ip6->hop_limit--;
+	}
+	return -1;
+}
+
 /*
  * Rewrite the frame for `target` as cluster hop `hop` (1 or 2) and return
  * `reason` (a TX reason), or a DROP reason when the frame may not go.
@@ -25,23 +48,13 @@ static __always_inline int forward_l2(struct pkt *p, const struct shoal_conf *c,
 {
 	struct shoal_node *n = node_at(target);
 	struct ethhdr *eth = p->eth;
+	int r;
 
 	if (target >= SHOAL_MAX_NODES || !(n->flags & SHOAL_NODE_F_PEER))
 		return SHOAL_R_DROP_NODE;
-
-	if (p->family == 4) {
-		struct iphdr *ip = p->l3;
-
-		if (ip->ttl <= 1)
-			return SHOAL_R_DROP_TTL;
-		ip4_dec_ttl(ip);
-	} else {
-		struct ipv6hdr *ip6 = p->l3;
-
-		if (ip6->hop_limit <= 1)
-			return SHOAL_R_DROP_TTL;
-		ip6->hop_limit--;
-	}
+	r = hop_ttl(p);
+	if (r >= 0)
+		return r;
 
 	/* Word stores: struct ethhdr is packed, and byte stores cost. */
 	*(__u32 *)((void *)eth) = *(__u32 *)n->mac;

@@ -4,41 +4,15 @@
 #define SHOAL_BPF_OWNER_H
 
 #include "forward.h"
+#include "gue.h"
 #include "maps.h"
 #include "parse.h"
+#include "verdict.h"
 #include "shoal/hash.h"
 
 #ifndef BPF_F_CURRENT_NETNS
 #define BPF_F_CURRENT_NETNS (-1L)
 #endif
-
-/*
- * What the parser hands the ownership decision (where the headers are, what
- * they said), and what the decision reports back through the trace record.
- * Offsets, not pointers: decide_owner() is a global function.
- */
-struct verdict {
-	/* in */
-	__u16 l3off;
-	__u16 l4off;
-	__be16 sport;
-	__be16 dport;
-	__u8 family;
-	__u8 proto;
-	__u8 syn;
-	__u8 ack_only;
-	__u8 pool;
-	__u8 is_vip;
-	__u16 vip;
-	/* out */
-	__u8 hop_in;
-	__u8 flags;
-	__u16 sender;
-	__u16 target;
-	__u16 owner;
-	__u32 bucket;
-	__u32 hash;
-};
 
 /*
  * Does this node hold the flow? An established, request or time-wait socket
@@ -50,22 +24,32 @@ static __always_inline int local_flow(struct xdp_md *ctx, struct pkt *p, struct 
 	struct bpf_sock_tuple t = {};
 	struct bpf_sock *sk;
 	__u32 size, l3len;
+	void *fl3 = (void *)p->eth + (v->fl3off & SHOAL_L4OFF_MASK);
 	int found = 0;
 
 	if (p->family == 4) {
-		struct iphdr *ip = p->l3;
+		struct iphdr *ip = fl3;
 
-		t.ipv4.saddr = ip->saddr;
-		t.ipv4.daddr = ip->daddr;
+		if ((void *)(ip + 1) > p->end)
+			return 0;
+		t.ipv4.saddr = v->rev ? ip->daddr : ip->saddr;
+		t.ipv4.daddr = v->rev ? ip->saddr : ip->daddr;
 		t.ipv4.sport = p->sport;
 		t.ipv4.dport = p->dport;
 		size = sizeof(t.ipv4);
 		l3len = sizeof(struct iphdr);
 	} else {
-		struct ipv6hdr *ip6 = p->l3;
+		struct ipv6hdr *ip6 = fl3;
 
-		__builtin_memcpy(t.ipv6.saddr, &ip6->saddr, 16);
-		__builtin_memcpy(t.ipv6.daddr, &ip6->daddr, 16);
+		if ((void *)(ip6 + 1) > p->end)
+			return 0;
+		if (v->rev) {
+			__builtin_memcpy(t.ipv6.saddr, &ip6->daddr, 16);
+			__builtin_memcpy(t.ipv6.daddr, &ip6->saddr, 16);
+		} else {
+			__builtin_memcpy(t.ipv6.saddr, &ip6->saddr, 16);
+			__builtin_memcpy(t.ipv6.daddr, &ip6->daddr, 16);
+		}
 		t.ipv6.sport = p->sport;
 		t.ipv6.dport = p->dport;
 		size = sizeof(t.ipv6);
@@ -111,9 +95,12 @@ static __always_inline int prev_position(const struct shoal_bucket *b, __u16 sel
 	return -1;
 }
 
-/* The next live previous owner after position `after` that is neither us nor the sender. */
+/*
+ * The next live previous owner after position `after` that is neither us nor
+ * the sender; failing that, the first of the chain a GUE sender carried.
+ */
 static __always_inline __u16 prev_next(const struct shoal_bucket *b, int after, __u16 self,
-				       __u16 sender, __u32 now)
+				       __u16 sender, __u32 now, const struct verdict *v)
 {
 	int i;
 
@@ -128,7 +115,46 @@ static __always_inline __u16 prev_next(const struct shoal_bucket *b, int after, 
 		if (prev_live(b, i, now))
 			return n;
 	}
+#pragma unroll
+	for (i = 0; i < SHOAL_MAX_PREV; i++) {
+		__u16 n = v->chain_in[i];
+
+		if (!n)
+			break;
+		if (n != self && n != sender)
+			return n;
+	}
 	return 0;
+}
+
+/* Is `self` among the previous owners the GUE sender carried? */
+static __always_inline int in_chain(const struct verdict *v, __u16 self)
+{
+	return v->chain_in[0] == self || v->chain_in[1] == self || v->chain_in[2] == self;
+}
+
+/*
+ * What a GUE target may ask next: the live previous owners, but us and the
+ * target, in order. Only the first hop fills it: a second hop is final.
+ */
+static __always_inline void chain_fill(struct verdict *v, const struct shoal_bucket *b,
+				       __u16 self, __u16 target, __u32 now)
+{
+	int i, n = 0;
+
+	if (v->hop_in)
+		return;
+#pragma unroll
+	for (i = 0; i < SHOAL_MAX_PREV; i++) {
+		__u16 x = b->prev[i];
+
+		if (!x)
+			break;
+		if (x == self || x == target || !prev_live(b, i, now))
+			continue;
+		if (n < SHOAL_MAX_PREV)
+			v->chain[n++] = x;
+	}
 }
 
 static __always_inline __u32 now_ticks(void)
@@ -136,16 +162,29 @@ static __always_inline __u32 now_ticks(void)
 	return (__u32)(bpf_ktime_get_coarse_ns() >> SHOAL_TICK_SHIFT);
 }
 
-static __always_inline __u64 flow_hash(const struct pkt *p, const struct shoal_conf *c)
+/* The keyed hash of the flow, client to VIP, whichever way the keying header runs. */
+static __always_inline __u64 flow_hash(const struct pkt *p, const struct shoal_conf *c,
+				       const struct verdict *v)
 {
-	if (p->family == 4) {
-		const struct iphdr *ip = p->l3;
+	void *fl3 = (void *)p->eth + (v->fl3off & SHOAL_L4OFF_MASK);
 
-		return shoal_flow_hash4(c->key, ip->saddr, ip->daddr, p->sport, p->dport,
+	if (p->family == 4) {
+		const struct iphdr *ip = fl3;
+
+		if ((void *)(ip + 1) > p->end)
+			return 0;
+		return shoal_flow_hash4(c->key, v->rev ? ip->daddr : ip->saddr,
+					v->rev ? ip->saddr : ip->daddr, p->sport, p->dport,
 					p->proto);
 	} else {
-		const struct ipv6hdr *ip6 = p->l3;
+		const struct ipv6hdr *ip6 = fl3;
 
+		if ((void *)(ip6 + 1) > p->end)
+			return 0;
+		if (v->rev)
+			return shoal_flow_hash6(c->key, ip6->daddr.in6_u.u6_addr32,
+						ip6->saddr.in6_u.u6_addr32, p->sport, p->dport,
+						p->proto);
 		return shoal_flow_hash6(c->key, ip6->saddr.in6_u.u6_addr32,
 					ip6->daddr.in6_u.u6_addr32, p->sport, p->dport,
 					p->proto);
@@ -200,11 +239,14 @@ static __always_inline int classify_hop(const struct pkt *p, const struct shoal_
 
 /*
  * DESIGN.md §3 steps 3-5 for a packet to a VIP. hop_in is 0 for a frame from
- * outside the cluster and 1 for a frame a peer forwarded once.
+ * outside the cluster and 1 for a frame a peer forwarded once. A GUE frame
+ * brings its hop, sender and bucket (v->encap); an L2 frame says its hop and
+ * sender in its source MAC, and its bucket is hashed here.
  *
  * A global function: the verifier checks it once, however many parse paths
- * (VLAN tags, IP versions, extension headers) lead here. The price is a
- * direct call and re-deriving two packet pointers from their offsets.
+ * (VLAN tags, IP versions, extension headers, GUE) lead here. The price is a
+ * direct call and re-deriving packet pointers from their offsets. It may move
+ * the packet's head (GUE), so callers hold no packet pointer across it.
  */
 __noinline int decide_owner(struct xdp_md *ctx, const struct shoal_conf *c, struct verdict *v)
 {
@@ -213,7 +255,6 @@ __noinline int decide_owner(struct xdp_md *ctx, const struct shoal_conf *c, stru
 	__u16 self, sender, owner, next;
 	__u32 pool, copy, idx, now = 0;
 	int r, pos = -1, tcp_mid;
-	__u64 hash;
 	void *tbl;
 
 	if (!ctx || !c || !v)
@@ -221,7 +262,7 @@ __noinline int decide_owner(struct xdp_md *ctx, const struct shoal_conf *c, stru
 
 	p.eth = (void *)(long)ctx->data;
 	p.end = (void *)(long)ctx->data_end;
-	p.l3 = (void *)p.eth + (v->l3off & SHOAL_L3_MASK);
+	p.l3 = (void *)p.eth + (v->l3off & SHOAL_IL3_MASK);
 	p.l4 = (void *)p.eth + (v->l4off & SHOAL_L4OFF_MASK);
 	p.family = v->family;
 	p.proto = v->proto;
@@ -234,9 +275,14 @@ __noinline int decide_owner(struct xdp_md *ctx, const struct shoal_conf *c, stru
 	if (p.l3 + (p.family == 4 ? sizeof(struct iphdr) : sizeof(struct ipv6hdr)) > p.end)
 		return SHOAL_R_DROP_BAD_IP;
 
-	r = classify_hop(&p, c, v);
-	if (r >= 0)
-		return r;
+	if (v->encap) {
+		if (v->hop_in >= SHOAL_MAX_HOPS)
+			return SHOAL_R_PASS_HOP_LIMIT;
+	} else {
+		r = classify_hop(&p, c, v);
+		if (r >= 0)
+			return r;
+	}
 
 	self = c->self;
 	sender = v->sender;
@@ -246,21 +292,26 @@ __noinline int decide_owner(struct xdp_md *ctx, const struct shoal_conf *c, stru
 	tbl = bpf_map_lookup_elem(&tables, &pool);
 	if (!tbl)
 		return SHOAL_R_PASS_NO_TABLE;
-	hash = flow_hash(&p, c);
-	v->hash = hash >> 32;
-	v->bucket = shoal_bucket_of(hash, c->m);
+	if (!v->has_bucket) {
+		__u64 hash = flow_hash(&p, c, v);
+
+		v->hash = hash >> 32;
+		v->bucket = shoal_bucket_of(hash, c->m);
+	} else if (v->bucket >= c->m) {
+		return SHOAL_R_DROP_GUE_BAD;
+	}
 	idx = copy * c->m + v->bucket;
 	b = bpf_map_lookup_elem(tbl, &idx);
 	if (!b || !b->owner)
 		return SHOAL_R_PASS_NO_TABLE;
 	owner = b->owner;
 	v->owner = owner;
-	if (!b->prev[0]) {
+	if (!b->prev[0] && !v->chain_in[0]) {
 		r = stable_reason(owner, c->self, sender, p.proto, p.syn);
 		if (r != SHOAL_R_TX_OWNER)
 			return r;
 		v->target = owner;
-		return forward_l2(&p, c, owner, v->hop_in + 1, SHOAL_R_TX_OWNER);
+		return emit(&p, c, v, owner, v->hop_in + 1, SHOAL_R_TX_OWNER);
 	}
 
 	if (owner == self) {
@@ -269,35 +320,38 @@ __noinline int decide_owner(struct xdp_md *ctx, const struct shoal_conf *c, stru
 		if (p.syn)
 			return SHOAL_R_PASS_SYN;
 		now = now_ticks();
-		next = prev_next(b, -1, self, sender, now);
+		next = prev_next(b, -1, self, sender, now, v);
 		if (!next)
 			return SHOAL_R_PASS_OWNER;
 		r = local_flow(ctx, &p, v);
 		if (r)
 			return r;
 		v->target = next;
-		return forward_l2(&p, c, next, v->hop_in + 1, SHOAL_R_TX_PREV);
+		chain_fill(v, b, self, next, now);
+		return emit(&p, c, v, next, v->hop_in + 1, SHOAL_R_TX_PREV);
 	}
 
 	/* Not the owner: a previous owner still holding the flow keeps it. */
 	if (tcp_mid) {
 		now = now_ticks();
 		pos = prev_position(b, self, now);
-		if (pos >= 0 && local_flow(ctx, &p, v))
+		if ((pos >= 0 || in_chain(v, self)) && local_flow(ctx, &p, v))
 			return SHOAL_R_PASS_PREV_SOCKET;
 	}
 
 	if (owner != sender) {
 		v->target = owner;
-		return forward_l2(&p, c, owner, v->hop_in + 1, SHOAL_R_TX_OWNER);
+		if (tcp_mid)
+			chain_fill(v, b, self, owner, now);
+		return emit(&p, c, v, owner, v->hop_in + 1, SHOAL_R_TX_OWNER);
 	}
 
 	/* The owner itself sent it here: walk on down the previous-owner chain. */
 	if (tcp_mid) {
-		next = prev_next(b, pos, self, sender, now);
+		next = prev_next(b, pos, self, sender, now, v);
 		if (next) {
 			v->target = next;
-			return forward_l2(&p, c, next, v->hop_in + 1, SHOAL_R_TX_PREV);
+			return emit(&p, c, v, next, v->hop_in + 1, SHOAL_R_TX_PREV);
 		}
 		return SHOAL_R_PASS_CHAIN_END;
 	}

@@ -23,6 +23,9 @@
  */
 #define SHOAL_L3_MAX	(ETH_HLEN + SHOAL_MAX_VLAN * 4)
 #define SHOAL_L3_MASK	0x1f
+/* The IP header inside GUE: L2, outer IP (no options, or few), UDP, GUE header. */
+#define SHOAL_IL3_MAX	127
+#define SHOAL_IL3_MASK	0x7f
 #define SHOAL_L4_MAX	1023
 #define SHOAL_L4_MASK	0x3ff
 #define SHOAL_L4OFF_MASK	0x7ff	/* L3 offset plus L3 length */

@@ -7,6 +7,8 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
+#include "gue.h"
+#include "icmp.h"
 #include "maps.h"
 #include "owner.h"
 #include "parse.h"
@@ -15,17 +17,19 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-static __always_inline int decide(struct xdp_md *ctx, struct pkt *p, const struct shoal_conf *c,
-				  struct verdict *v)
+/*
+ * Steps 1-2 for the IP packet at p->l3: is it for a VIP (or this node's GUE
+ * endpoint), and whole enough to key? Returns -1 with *vipp the entry and p
+ * parsed down to the ports - for an ICMP error, the quoted flow's - or a
+ * reason.
+ */
+static __always_inline int classify(struct pkt *p, const struct shoal_conf *c, struct verdict *v,
+				    struct shoal_vip **vipp)
 {
 	struct vip_query q;
 	struct shoal_vip *vip;
 	__u32 first;
 	int r, idx;
-
-	r = parse_eth(p, c);
-	if (r >= 0)
-		return r;
 
 	/*
 	 * 1. Not a VIP: pass, having read the destination address and, most of
@@ -69,12 +73,18 @@ static __always_inline int decide(struct xdp_md *ctx, struct pkt *p, const struc
 			return SHOAL_R_PASS_NOT_VIP;
 		q.mode = VIP_Q_PROTO;
 		q.key = vip_key(0, p->proto, p->family);
-		if (vip_probe(&q) < 0)
+		idx = vip_probe(&q);
+		if (idx < 0)
 			return SHOAL_R_PASS_NOT_VIP;
+		if (vip_at(idx)->flags & SHOAL_VIP_F_GUE)
+			return SHOAL_R_DROP_GUE_BAD;
 		/* A TCP segment misdelivered draws a RST; a UDP datagram is served. */
 		return p->proto == IPPROTO_UDP ? SHOAL_R_PASS_FRAG_UDP : SHOAL_R_DROP_FRAG;
 	}
-	r = parse_l4(p);
+	if (p->proto == (p->family == 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6))
+		r = icmp_classify(p, v);
+	else
+		r = parse_l4(p);
 	if (r >= 0)
 		return r;
 	q.key = vip_key(p->dport, p->proto, p->family);
@@ -82,8 +92,40 @@ static __always_inline int decide(struct xdp_md *ctx, struct pkt *p, const struc
 		q.mode = VIP_Q_PORT;
 		idx = vip_probe(&q);
 		if (idx < 0)
-			return SHOAL_R_PASS_NOT_VIP;
+			return v->icmp ? SHOAL_R_PASS_ICMP : SHOAL_R_PASS_NOT_VIP;
 		vip = vip_at(idx);
+	}
+	*vipp = vip;
+	return -1;
+}
+
+static __always_inline int decide(struct xdp_md *ctx, struct pkt *p, const struct shoal_conf *c,
+				  struct verdict *v)
+{
+	struct shoal_vip *vip = 0;
+	void *udp_end;
+	int r;
+
+	r = parse_eth(p, c);
+	if (r >= 0)
+		return r;
+	r = classify(p, c, v, &vip);
+	if (r >= 0)
+		return r;
+	if (vip->flags & SHOAL_VIP_F_GUE) {
+		/*
+		 * This node's GUE endpoint: a peer's encapsulated packet. What is
+		 * inside must be a VIP packet; nothing else is ever passed up.
+		 */
+		if (v->icmp)
+			return SHOAL_R_PASS_ICMP;
+		r = gue_parse(p, c, v);
+		if (r >= 0)
+			return r;
+		udp_end = p->ipend;
+		r = classify(p, c, v, &vip);
+		if (r >= 0 || (vip->flags & SHOAL_VIP_F_GUE) || p->ipend != udp_end)
+			return SHOAL_R_DROP_GUE_INNER;
 	}
 	v->is_vip = 1;
 	v->vip = vip->id;
@@ -92,33 +134,44 @@ static __always_inline int decide(struct xdp_md *ctx, struct pkt *p, const struc
 	/* 3-5. Whose flow is it, and how many cluster hops has the frame made? */
 	v->l3off = p->l3 - (void *)p->eth;
 	v->l4off = p->l4 - (void *)p->eth;
+	if (!v->icmp)
+		v->fl3off = v->l3off;
 	v->family = p->family;
 	v->proto = p->proto;
 	v->sport = p->sport;
 	v->dport = p->dport;
 	v->syn = p->syn;
 	v->ack_only = p->ack_only;
-	return decide_owner(ctx, c, v);
+	return emit_finish(ctx, c, v, decide_owner(ctx, c, v));
 }
 
 /*
  * The general path: every frame the fast path does not take - VLAN tags,
- * IPv6, IPv4 options, fragments, malformed headers, VIP probing past the
- * first slot, buckets in transition, trace requests - gets the complete
- * decision here. A global function: the verifier checks it once.
+ * IPv6, IPv4 options, fragments, ICMP, GUE, malformed headers, VIP probing
+ * past the first slot, buckets in transition, trace requests - gets the
+ * complete decision here. A global function: the verifier checks it once.
  */
 __noinline int shoal_slow(struct xdp_md *ctx)
 {
 	struct pkt p = {};
 	struct verdict v = {};
+	__u64 len;
 	int reason;
 
 	if (!ctx)
 		return XDP_PASS;
 	p.eth = (void *)(long)ctx->data;
 	p.end = (void *)(long)ctx->data_end;
+	len = (long)p.end - (long)p.eth;
 	reason = conf.self ? decide(ctx, &p, &conf, &v) : SHOAL_R_PASS_UNCONFIGURED;
-	return finish(ctx, &p, &v, reason);
+	/* A GUE packet passed up goes up decapsulated. */
+	if (v.encap && action_of(reason) == XDP_PASS) {
+		int r = gue_strip(ctx, &conf, &v);
+
+		if (r >= 0)
+			reason = r;
+	}
+	return finish(ctx, &v, reason, len);
 }
 
 /*
@@ -188,6 +241,9 @@ int shoal_xdp(struct xdp_md *ctx)
 	if (vip->addr[0] != ip->daddr ||
 	    vip_slot_key(vip) != ((ports >> 16) | ((__u32)proto << 16) | (4U << 24)))
 		return shoal_slow(ctx);
+	/* This node's GUE endpoint: decapsulation is the general path's. */
+	if (vip->flags & SHOAL_VIP_F_GUE)
+		return shoal_slow(ctx);
 	st |= (__u64)vip->id << 32;
 
 	/* 3. Which cluster hop is the frame on? */
@@ -231,6 +287,7 @@ int shoal_xdp(struct xdp_md *ctx)
 		struct verdict v = {
 			.l3off = ETH_HLEN,
 			.l4off = ETH_HLEN + sizeof(struct iphdr),
+			.fl3off = ETH_HLEN,
 			.family = 4,
 			.proto = (__u8)st,
 			.syn = (st >> 8) & 1,
@@ -242,7 +299,7 @@ int shoal_xdp(struct xdp_md *ctx)
 
 		if ((void *)(th + 1) <= end && (__u8)st == IPPROTO_TCP)
 			v.ack_only = (((__u8 *)th)[13] & (0x02 | 0x04 | 0x10)) == 0x10;
-		reason = decide_owner(ctx, &conf, &v);
+		reason = emit_finish(ctx, &conf, &v, decide_owner(ctx, &conf, &v));
 		goto out;
 	}
 
@@ -250,8 +307,23 @@ int shoal_xdp(struct xdp_md *ctx)
 	owner = b->owner;
 	sender = (__u16)(st >> 16);
 	reason = stable_reason(owner, conf.self, sender, (__u8)st, (st >> 8) & 1);
-	if (reason == SHOAL_R_TX_OWNER) {
-		struct pkt p = { .eth = data, .l3 = data + ETH_HLEN, .family = 4 };
+	if (reason == SHOAL_R_TX_OWNER && (node_at(owner)->flags & SHOAL_NODE_F_GUE)) {
+		struct verdict v = {
+			.l3off = ETH_HLEN,
+			.l4off = ETH_HLEN + sizeof(struct iphdr),
+			.fl3off = ETH_HLEN,
+			.family = 4,
+			.proto = (__u8)st,
+			.pool = pool,
+			.hop_in = (st >> 9) & 1,
+			.sender = sender,
+			.target = owner,
+			.bucket = idx >= conf.m ? idx - conf.m : idx,
+		};
+
+		reason = gue_emit(ctx, &conf, &v, SHOAL_R_TX_OWNER);
+	} else if (reason == SHOAL_R_TX_OWNER) {
+		struct pkt p = { .eth = data, .l3 = data + ETH_HLEN, .family = 4, .end = end };
 
 		/* Checked at the top; repeated for the verifier, which lost track. */
 		if ((void *)(p.l3 + sizeof(struct iphdr)) > end) {

@@ -40,14 +40,13 @@ static __always_inline int done_vip(int reason, __u64 len, __u32 vip)
 
 /*
  * The general path's exit. A trace request in the metadata area gets the
- * details instead of the counters.
+ * details instead of the counters. `len` is the frame's length as it
+ * arrived: the head may have moved since (GUE).
  */
-static __always_inline int finish(struct xdp_md *ctx, struct pkt *p, struct verdict *v,
-				  int reason)
+static __always_inline int finish(struct xdp_md *ctx, struct verdict *v, int reason, __u64 len)
 {
 	struct shoal_trace *t = (void *)(long)ctx->data_meta;
 	int action = action_of(reason);
-	__u64 len = (long)p->end - (long)p->eth;
 
 	if ((void *)(t + 1) <= (void *)(long)ctx->data && t->magic == SHOAL_TRACE_MAGIC) {
 		t->reason = reason;

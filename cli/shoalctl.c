@@ -381,12 +381,16 @@ static void report_print(const struct shoal_apply_report *r, const struct shoal_
 	printf("  nodes: %zu added, %zu updated, %zu left (kept while they drain), %zu freed\n",
 	       r->nodes_added, r->nodes_updated, r->nodes_retired, r->nodes_freed);
 	printf("  vips: %zu%s\n", r->vips, r->vips_changed ? " (changed)" : "");
+	if (r->gue_nodes)
+		printf("  gue: %zu peers, fabric MTU %u, %zu next hops unresolved%s%s\n", r->gue_nodes,
+		       r->fabric_mtu, r->nexthops_unresolved, r->nexthops_unresolved ? ": " : "",
+		       r->nexthops_unresolved ? r->nexthop_error : "");
 }
 
 static int do_apply_model(struct shoal *s, const struct shoal_cluster *c, __u16 self, bool force,
 			  const struct shoal_base *base, const char *dev, enum shoal_xdp_mode mode)
 {
-	struct shoal_apply_opts o = { .self = self, .force = force, .base = base };
+	struct shoal_apply_opts o = { .self = self, .force = force, .base = base, .dev = dev };
 	struct shoal_apply_report rep;
 	char err[512] = "";
 	int ret;
@@ -1520,7 +1524,7 @@ static int cmd_vip(int argc, char **argv)
 			struct shoal_addr a;
 			char buf[96];
 
-			if (!x->family)
+			if (!x->family || (x->flags & SHOAL_VIP_F_GUE))
 				continue;
 			a.family = x->family;
 			memcpy(a.a, x->addr, sizeof(a.a));

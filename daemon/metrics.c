@@ -93,7 +93,8 @@ void metrics_update(struct daemon *d)
 			struct shoal_addr a = { .family = slots[i].family };
 			char as[SHOAL_ADDRSTRLEN];
 
-			if (!slots[i].family || shoal_vipstats_read(d->s, slots[i].id, &vc))
+			if (!slots[i].family || (slots[i].flags & SHOAL_VIP_F_GUE) ||
+			    shoal_vipstats_read(d->s, slots[i].id, &vc))
 				continue;
 			memcpy(a.a, slots[i].addr, sizeof(a.a));
 			shoal_format_addr(&a, as);

@@ -187,7 +187,7 @@ static int effective_model(struct daemon *d, struct shoal_cluster *m, __u64 *gon
 
 static int apply_model(struct daemon *d, const struct shoal_base *base, const char *why)
 {
-	struct shoal_apply_opts o = { .self = d->self, .base = base };
+	struct shoal_apply_opts o = { .self = d->self, .base = base, .dev = d->dev_name[0] ? d->dev_name : NULL };
 	struct shoal_apply_report rep;
 	__u64 gone[SHOAL_MAX_NODES / 64], digest;
 	struct shoal_cluster m;
@@ -205,6 +205,11 @@ static int apply_model(struct daemon *d, const struct shoal_base *base, const ch
 		return err;
 	}
 	d->apply_error[0] = '\0';
+	if (rep.nexthops_unresolved && strcmp(rep.nexthop_error, d->nexthop_error))
+		dlog(1, "GUE: %zu peers' next hops unresolved (drop_nexthop until they are): %s",
+		     rep.nexthops_unresolved, rep.nexthop_error);
+	snprintf(d->nexthop_error, sizeof(d->nexthop_error), "%s",
+		 rep.nexthops_unresolved ? rep.nexthop_error : "");
 	d->model_digest = digest;
 	d->table_digest = tables_digest(d);
 	d->applies++;
@@ -430,6 +435,19 @@ static void every_second(struct daemon *d, __u64 now)
 		d->table_digest = tables_digest(d);
 	if (shoal_prog_refresh(d->s) > 0)
 		dlog(2, "the program was upgraded (shoalctl upgrade): now %d", shoal_prog_id(d->s));
+	/* GUE next hops: every 5 s, or every second while some are unknown. */
+	if (d->have_cfg && !d->fresh && shoal_cluster_uses_gue(&d->cfg) &&
+	    (d->nexthop_error[0] || ++d->nexthop_tick >= 5)) {
+		struct shoal_apply_report rep;
+
+		d->nexthop_tick = 0;
+		if (!shoal_nexthops_refresh(d->s, d->dev_name[0] ? d->dev_name : NULL, &rep)) {
+			if (!rep.nexthops_unresolved && d->nexthop_error[0])
+				dlog(2, "GUE: every peer's next hop is resolved");
+			snprintf(d->nexthop_error, sizeof(d->nexthop_error), "%s",
+				 rep.nexthops_unresolved ? rep.nexthop_error : "");
+		}
+	}
 	metrics_update(d);
 }
 

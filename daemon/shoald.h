@@ -103,6 +103,8 @@ struct daemon {
 	__u64 table_digest;
 	__u64 settle_at;		/* re-apply then: buckets were kept past a change */
 	char apply_error[512];
+	char nexthop_error[256];	/* GUE next hops not resolved at the last apply */
+	__u32 nexthop_tick;
 	__u32 applies, table_syncs;
 	__u32 hb_sent, hb_received, hb_rejected;
 	__u64 hb_seq;			/* starts at the wall clock in ns: grows across restarts */

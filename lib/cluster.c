@@ -5,11 +5,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <net/if.h>
 #include <netinet/in.h>
 
 #include "cluster.h"
 #include "log.h"
 #include "maglev.h"
+#include "route.h"
 
 void shoal_cluster_init(struct shoal_cluster *c)
 {
@@ -19,6 +22,8 @@ void shoal_cluster_init(struct shoal_cluster *c)
 	c->m = SHOAL_M_DEFAULT;
 	c->drain_ns = SHOAL_DRAIN_DEFAULT_NS;
 	memcpy(c->mac_prefix, prefix, 3);
+	c->forwarding = SHOAL_FWD_L2;
+	c->gue_port = SHOAL_GUE_PORT_DEFAULT;
 	c->daemon.peer_port = SHOAL_PEER_PORT_DEFAULT;
 	c->daemon.heartbeat_ns = SHOAL_HEARTBEAT_DEFAULT_NS;
 	c->daemon.dead_after_ns = SHOAL_DEAD_AFTER_DEFAULT_NS;
@@ -113,6 +118,22 @@ struct shoal_pool_cfg *shoal_cluster_pool(const struct shoal_cluster *c, const c
 __u32 shoal_node_effective_weight(const struct shoal_node_cfg *n)
 {
 	return n->drained ? 0 : n->weight;
+}
+
+bool shoal_node_gue(const struct shoal_cluster *c, const struct shoal_node_cfg *n)
+{
+	return (n->forwarding ? n->forwarding : c->forwarding) == SHOAL_FWD_GUE;
+}
+
+bool shoal_cluster_uses_gue(const struct shoal_cluster *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nnodes; i++) {
+		if (shoal_node_gue(c, &c->nodes[i]))
+			return true;
+	}
+	return false;
 }
 
 int shoal_cluster_remove_node(struct shoal_cluster *c, const char *name)
@@ -253,6 +274,54 @@ int shoal_cluster_check(const struct shoal_cluster *c, const char *file, char *e
 					    o->name);
 		}
 	}
+	if (shoal_cluster_uses_gue(c)) {
+		/* Any node may send GUE (from its address) and receive it (at its address). */
+		__u8 fam = c->nodes[0].addr.family;
+		__u32 over = fam == 6 ? SHOAL_GUE_OVERHEAD6 : SHOAL_GUE_OVERHEAD4;
+
+		for (i = 0; i < c->nnodes; i++) {
+			const struct shoal_node_cfg *n = &c->nodes[i];
+
+			snprintf(f, sizeof(f), "nodes[%zu].address", i);
+			if (!n->addr.family)
+				return fail(&e, n->line, f,
+					    "required with GUE forwarding: the outer header's source and destination");
+			if (n->addr.family != fam)
+				return fail(&e, n->line, f,
+					    "GUE needs every node's address in one family (IPv%u like nodes[0])",
+					    fam);
+		}
+		if (!c->gue_port)
+			return fail(&e, 0, "cluster.gue_port", "0 is not a port");
+		if (c->gue_port == c->daemon.peer_port)
+			return fail(&e, 0, "cluster.gue_port",
+				    "%u is also daemon.peer_port (heartbeats); give them different ports",
+				    c->gue_port);
+		if (c->fabric_mtu && c->fabric_mtu < SHOAL_FABRIC_MTU_MIN + over)
+			return fail(&e, 0, "cluster.fabric_mtu",
+				    "%u leaves less than %u bytes for the inner packet after %u bytes of encapsulation",
+				    c->fabric_mtu, SHOAL_FABRIC_MTU_MIN, over);
+		for (i = 0; i < c->nvips; i++) {
+			const struct shoal_vip_cfg *v = &c->vips[i];
+
+			snprintf(f, sizeof(f), "vips[%zu]", i);
+			if (v->addr.family == 6 && c->fabric_mtu &&
+			    c->fabric_mtu < SHOAL_IPV6_MIN_MTU + over)
+				return fail(&e, v->line, f,
+					    "an IPv6 VIP needs cluster.fabric_mtu of at least %u (1280 inside %u bytes of encapsulation)",
+					    SHOAL_IPV6_MIN_MTU + over, over);
+			for (j = 0; j < c->nnodes; j++) {
+				if (v->proto == IPPROTO_UDP && (!v->port || v->port == c->gue_port) &&
+				    shoal_addr_eq(&v->addr, &c->nodes[j].addr))
+					return fail(&e, v->line, f,
+						    "is node '%s''s GUE endpoint (its address, UDP %u)",
+						    c->nodes[j].name, c->gue_port);
+			}
+		}
+	}
+	if (c->fabric_mtu && (c->fabric_mtu < SHOAL_FABRIC_MTU_MIN || c->fabric_mtu > 65535))
+		return fail(&e, 0, "cluster.fabric_mtu", "%u is not an MTU (%u..65535)",
+			    c->fabric_mtu, SHOAL_FABRIC_MTU_MIN);
 	if (c->npools > SHOAL_MAX_POOLS)
 		return fail(&e, 0, "pools", "more than %u pools", SHOAL_MAX_POOLS);
 	for (i = 0; i < c->npools; i++) {
@@ -327,6 +396,11 @@ int shoal_cluster_read(struct shoal *s, struct shoal_cluster *c)
 	c->m = conf->m;
 	c->drain_ns = conf->drain_ns;
 	memcpy(c->mac_prefix, (const void *)conf->mac_prefix, 3);
+	if (conf->gue_port)
+		c->gue_port = ntohs(conf->gue_port);
+	if (conf->self_family)
+		c->fabric_mtu = conf->gue_mtu + (conf->self_family == 6 ? SHOAL_GUE_OVERHEAD6 :
+						 SHOAL_GUE_OVERHEAD4);
 
 	for (id = 1; id < SHOAL_MAX_NODES; id++) {
 		struct shoal_node_cfg nc = {};
@@ -344,6 +418,7 @@ int shoal_cluster_read(struct shoal *s, struct shoal_cluster *c)
 		memcpy(nc.addr.a, n.addr, sizeof(nc.addr.a));
 		nc.weight = n.weight;
 		nc.drained = n.flags & SHOAL_NODE_F_DRAINED;
+		nc.forwarding = n.flags & SHOAL_NODE_F_GUE ? SHOAL_FWD_GUE : SHOAL_FWD_L2;
 		err = push_node(c, &nc);
 		if (err)
 			goto out;
@@ -387,7 +462,7 @@ int shoal_cluster_read(struct shoal *s, struct shoal_cluster *c)
 		struct shoal_vip_cfg vc = {};
 		struct shoal_vip_cfg *nv;
 
-		if (!v->family)
+		if (!v->family || (v->flags & SHOAL_VIP_F_GUE))
 			continue;
 		vc.addr.family = v->family;
 		memcpy(vc.addr.a, v->addr, sizeof(vc.addr.a));
@@ -448,16 +523,16 @@ static bool vip_same_key(const struct shoal_vip *a, const struct shoal_vip *b)
 }
 
 static int plan_vips(struct shoal *s, const struct shoal_cluster *c, struct plan *p,
-		     struct errbuf *e)
+		     const struct shoal_addr *gue_endpoint, struct errbuf *e)
 {
 	bool *used = p->used_vip_id;
 	struct shoal_vip *entries;
-	size_t i, j, next = 0;
+	size_t i, j, next = 0, n = c->nvips;
 	int err;
 
 	p->cur_slots = malloc(sizeof(*p->cur_slots) * SHOAL_VIP_SLOTS);
 	p->new_slots = malloc(sizeof(*p->new_slots) * SHOAL_VIP_SLOTS);
-	entries = calloc(c->nvips ? c->nvips : 1, sizeof(*entries));
+	entries = calloc(c->nvips + 1, sizeof(*entries));
 	if (!p->cur_slots || !p->new_slots || !entries) {
 		free(entries);
 		return -ENOMEM;
@@ -469,7 +544,8 @@ static int plan_vips(struct shoal *s, const struct shoal_cluster *c, struct plan
 	 * still live until the flip, counts into it.
 	 */
 	for (j = 0; j < SHOAL_VIP_SLOTS; j++) {
-		if (p->cur_slots[j].family && p->cur_slots[j].id < SHOAL_MAX_VIPS)
+		if (p->cur_slots[j].family && !(p->cur_slots[j].flags & SHOAL_VIP_F_GUE) &&
+		    p->cur_slots[j].id < SHOAL_MAX_VIPS)
 			used[p->cur_slots[j].id] = true;
 	}
 	for (i = 0; i < c->nvips; i++) {
@@ -503,7 +579,17 @@ static int plan_vips(struct shoal *s, const struct shoal_cluster *c, struct plan
 		used[next] = true;
 		p->new_vip_id[next] = true;
 	}
-	err = vip_table_build(entries, c->nvips, p->new_slots);
+	/* This node's GUE endpoint sits in the VIP table: non-VIP traffic pays nothing for it. */
+	if (gue_endpoint) {
+		struct shoal_vip *x = &entries[n++];
+
+		x->family = gue_endpoint->family;
+		memcpy(x->addr, gue_endpoint->a, sizeof(x->addr));
+		x->port = htons(c->gue_port);
+		x->proto = IPPROTO_UDP;
+		x->flags = SHOAL_VIP_F_GUE;
+	}
+	err = vip_table_build(entries, n, p->new_slots);
 	free(entries);
 	if (err == -ENOSPC)
 		return fail(e, 0, "vips",
@@ -549,6 +635,101 @@ static int fail_lib(struct errbuf *e, int err, const char *what)
 	return err;
 }
 
+/* The MTU of the uplink (by name, or the one attached to), else Ethernet's. */
+static __u32 uplink_mtu(struct shoal *s, const char *dev)
+{
+	char name[IF_NAMESIZE] = "", path[64 + IF_NAMESIZE];
+	unsigned long long mtu = 0;
+	int ifindex = 0;
+	FILE *f;
+
+	if (dev)
+		snprintf(name, sizeof(name), "%s", dev);
+	else if (!shoal_attachment(s, &ifindex, NULL) && ifindex)
+		if_indextoname((unsigned int)ifindex, name);
+	if (!name[0])
+		return 1500;
+	snprintf(path, sizeof(path), "/sys/class/net/%s/mtu", name);
+	f = fopen(path, "r");
+	if (f) {
+		if (fscanf(f, "%llu", &mtu) != 1)
+			mtu = 0;
+		fclose(f);
+	}
+	return mtu >= SHOAL_FABRIC_MTU_MIN && mtu <= 65535 ? (__u32)mtu : 1500;
+}
+
+/*
+ * Next-hop MACs of the nodes reached by GUE. Those the kernel has not
+ * resolved yet are asked for together, then waited for (200 ms at most, in
+ * all). A node whose next hop stays unknown keeps the MAC it had, if its
+ * address did not change; otherwise forwarding to it counts drop_nexthop
+ * until a later apply (shoald refreshes them every few seconds) finds one.
+ */
+static void plan_nexthops(struct plan *p, __u16 self, const char *dev,
+			  struct shoal_apply_report *rep)
+{
+	int ifindex = dev ? (int)if_nametoindex(dev) : 0, id, round, pending;
+	char why[200];
+	__u8 *want = calloc(SHOAL_MAX_NODES, 1);
+
+	if (!want) {
+		rep->nexthops_unresolved++;
+		snprintf(rep->nexthop_error, sizeof(rep->nexthop_error), "out of memory");
+		return;
+	}
+	pending = 0;
+	for (id = 1; id < SHOAL_MAX_NODES; id++) {
+		struct shoal_node *x = &p->new_nodes[id];
+
+		want[id] = 0;
+		if (!(x->flags & SHOAL_NODE_F_GUE) || id == self)
+			continue;
+		rep->gue_nodes++;
+		want[id] = 1;
+		pending++;
+	}
+	for (round = 0; pending && round < 11; round++) {
+		for (id = 1; id < SHOAL_MAX_NODES; id++) {
+			struct shoal_node *x = &p->new_nodes[id];
+			struct shoal_addr a = { .family = x->family };
+			int err;
+
+			if (!want[id])
+				continue;
+			memcpy(a.a, x->addr, sizeof(a.a));
+			err = shoal_nexthop(&a, ifindex, x->hop_mac, why, sizeof(why));
+			if (!err) {
+				x->flags |= SHOAL_NODE_F_HOP;
+				want[id] = 0;
+				pending--;
+			} else if (err != -EAGAIN || round == 10) {
+				const struct shoal_node *cur = &p->cur_nodes[id];
+
+				want[id] = 0;
+				pending--;
+				if ((cur->flags & SHOAL_NODE_F_HOP) && cur->family == x->family &&
+				    !memcmp(cur->addr, x->addr, sizeof(x->addr))) {
+					memcpy(x->hop_mac, cur->hop_mac, 6);
+					x->flags |= SHOAL_NODE_F_HOP;
+					continue;
+				}
+				if (!rep->nexthops_unresolved++)
+					snprintf(rep->nexthop_error, sizeof(rep->nexthop_error),
+						 "%.31s: %.200s", x->name, why);
+			} else if (round == 0) {
+				shoal_nexthop_kick(&a);
+			}
+		}
+		if (pending) {
+			struct timespec ts = { 0, 20 * 1000000 };
+
+			nanosleep(&ts, NULL);
+		}
+	}
+	free(want);
+}
+
 int shoal_cluster_apply(struct shoal *s, const struct shoal_cluster *c,
 			const struct shoal_apply_opts *o, struct shoal_apply_report *rep,
 			char *errmsg, size_t len)
@@ -563,8 +744,10 @@ int shoal_cluster_apply(struct shoal *s, const struct shoal_cluster *c,
 	__u16 self, cur_self;
 	__u64 now_ns, eligible[SHOAL_MAX_NODES / 64];
 	bool configured, used_id[SHOAL_MAX_POOLS] = {};
+	const struct shoal_node_cfg *me;
 	size_t i, j;
 	int err, id;
+	bool gue;
 
 	if (!o)
 		o = &defaults;
@@ -645,7 +828,8 @@ int shoal_cluster_apply(struct shoal *s, const struct shoal_cluster *c,
 		struct shoal_node *x = &p->new_nodes[n->id];
 
 		memcpy(x->mac, n->mac, 6);
-		x->flags = SHOAL_NODE_F_PEER | (n->drained ? SHOAL_NODE_F_DRAINED : 0);
+		x->flags = SHOAL_NODE_F_PEER | (n->drained ? SHOAL_NODE_F_DRAINED : 0) |
+			   (shoal_node_gue(c, n) ? SHOAL_NODE_F_GUE : 0);
 		x->weight = (__u16)n->weight;
 		x->family = n->addr.family;
 		memcpy(x->addr, n->addr.a, sizeof(x->addr));
@@ -772,9 +956,14 @@ int shoal_cluster_apply(struct shoal *s, const struct shoal_cluster *c,
 		p->new_nodes[id].flags |= SHOAL_NODE_F_REMOVED;
 	}
 
-	err = plan_vips(s, c, p, &e);
+	gue = shoal_cluster_uses_gue(c);
+	me = shoal_cluster_node_id(c, self);
+	err = plan_vips(s, c, p, gue && me ? &me->addr : NULL, &e);
 	if (err)
 		goto out;
+	if (gue)
+		plan_nexthops(p, self, o->dev, rep);
+	rep->fabric_mtu = c->fabric_mtu ? c->fabric_mtu : uplink_mtu(s, o->dev);
 	rep->vips = c->nvips;
 	rep->vips_changed = memcmp(p->cur_slots, p->new_slots,
 				   sizeof(*p->new_slots) * SHOAL_VIP_SLOTS) != 0;
@@ -823,6 +1012,20 @@ int shoal_cluster_apply(struct shoal *s, const struct shoal_cluster *c,
 	if (!configured)
 		shoal_set_mac_prefix(s, c->mac_prefix);
 	conf->drain_ns = c->drain_ns;
+	/* GUE's outer headers: from this node's address and uplink MAC. */
+	if (gue && me) {
+		__u32 over = me->addr.family == 6 ? SHOAL_GUE_OVERHEAD6 : SHOAL_GUE_OVERHEAD4;
+
+		memcpy((void *)conf->self_addr, me->addr.a, sizeof(me->addr.a));
+		memcpy((void *)conf->self_mac, me->mac, 6);
+		conf->gue_port = htons(c->gue_port);
+		conf->gue_mtu = (__u16)(rep->fabric_mtu > over ? rep->fabric_mtu - over : 0);
+		conf->self_family = me->addr.family;
+	} else {
+		conf->self_family = 0;
+	}
+	for (i = 0; i < c->npools; i++)
+		conf->pool_gen[p->pool_id[i]] = (__u32)p->new_pools[p->pool_id[i]].gen;
 	if (self != cur_self)
 		shoal_set_identity(s, self);
 	err = shoal_commit(s);
@@ -867,5 +1070,38 @@ out:
 	free(mn);
 	if (p)
 		plan_free(p);
+	return err;
+}
+
+int shoal_nexthops_refresh(struct shoal *s, const char *dev, struct shoal_apply_report *rep)
+{
+	__u16 self = shoal_conf(s)->self;
+	struct plan *p;
+	int err, id;
+
+	memset(rep, 0, sizeof(*rep));
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->cur_nodes = calloc(SHOAL_MAX_NODES, sizeof(*p->cur_nodes));
+	p->new_nodes = calloc(SHOAL_MAX_NODES, sizeof(*p->new_nodes));
+	err = p->cur_nodes && p->new_nodes ? shoal_lock(s) : -ENOMEM;
+	if (err)
+		goto out;
+	for (id = 1; id < SHOAL_MAX_NODES && !err; id++)
+		err = shoal_node_get(s, (__u16)id, &p->cur_nodes[id]);
+	if (!err) {
+		memcpy(p->new_nodes, p->cur_nodes, sizeof(*p->new_nodes) * SHOAL_MAX_NODES);
+		for (id = 1; id < SHOAL_MAX_NODES; id++)
+			p->new_nodes[id].flags &= (__u16)~SHOAL_NODE_F_HOP;
+		plan_nexthops(p, self, dev, rep);
+		for (id = 1; id < SHOAL_MAX_NODES && !err; id++) {
+			if (memcmp(&p->new_nodes[id], &p->cur_nodes[id], sizeof(p->new_nodes[id])))
+				err = shoal_node_put(s, (__u16)id, &p->new_nodes[id]);
+		}
+	}
+	shoal_unlock(s);
+out:
+	plan_free(p);
 	return err;
 }

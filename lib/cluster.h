@@ -14,6 +14,13 @@
 #define SHOAL_DRAIN_DEFAULT_NS	(600ULL * 1000000000ULL)
 #define SHOAL_DEFAULT_POOL	"default"
 
+/* How peers forward a node's flows to it. */
+enum shoal_forwarding {
+	SHOAL_FWD_DEFAULT = 0,	/* a node: the cluster's choice */
+	SHOAL_FWD_L2,		/* rewrite the MACs (one segment) */
+	SHOAL_FWD_GUE,		/* encapsulate to the node's address (any IP fabric) */
+};
+
 struct shoal_node_cfg {
 	char name[SHOAL_NAME_LEN];
 	__u16 id;
@@ -21,6 +28,7 @@ struct shoal_node_cfg {
 	struct shoal_addr addr;
 	__u32 weight;
 	bool drained;
+	enum shoal_forwarding forwarding;
 	int line;		/* where the config file defines it; 0 if not from a file */
 };
 
@@ -77,11 +85,17 @@ struct shoal_daemon_cfg {
 #define SHOAL_RESTART_GRACE_DEFAULT_NS	(30ULL * 1000000000ULL)
 #define SHOAL_METRICS_DEFAULT		"127.0.0.1:9469"
 
+#define SHOAL_FABRIC_MTU_MIN	576
+#define SHOAL_IPV6_MIN_MTU	1280
+
 struct shoal_cluster {
 	__u64 seed[2];
 	__u32 m;
 	__u64 drain_ns;
 	__u8 mac_prefix[3];
+	enum shoal_forwarding forwarding;	/* L2 or GUE: nodes that do not say */
+	__u16 gue_port;
+	__u32 fabric_mtu;	/* 0: the uplink's MTU */
 	struct shoal_node_cfg *nodes;
 	size_t nnodes;
 	struct shoal_pool_cfg *pools;
@@ -100,6 +114,9 @@ struct shoal_node_cfg *shoal_cluster_node_id(const struct shoal_cluster *c, __u1
 struct shoal_pool_cfg *shoal_cluster_pool(const struct shoal_cluster *c, const char *name);
 /* Weight the table builder uses: 0 when drained. */
 __u32 shoal_node_effective_weight(const struct shoal_node_cfg *n);
+/* Do peers reach this node by GUE? */
+bool shoal_node_gue(const struct shoal_cluster *c, const struct shoal_node_cfg *n);
+bool shoal_cluster_uses_gue(const struct shoal_cluster *c);
 
 /* Mutations for the CLI; each leaves the model to be checked and applied. */
 int shoal_cluster_remove_node(struct shoal_cluster *c, const char *name);
@@ -157,6 +174,7 @@ __u64 shoal_seed_digest(const __u64 seed[2]);
 
 struct shoal_apply_opts {
 	__u16 self;		/* this node's id; 0 keeps the current one */
+	const char *dev;	/* the uplink: GUE next hops must be behind it; its MTU the default fabric MTU */
 	bool force;		/* allow a new seed (remaps every flow) */
 	__u64 now_ns;		/* 0 = CLOCK_MONOTONIC now (tests set it) */
 	const struct shoal_base *base;	/* start from these tables, not this node's */
@@ -185,6 +203,10 @@ struct shoal_apply_report {
 	size_t vips;
 	bool vips_changed;
 	__u16 self;
+	size_t gue_nodes;		/* peers forwarded to by GUE */
+	size_t nexthops_unresolved;	/* of those, with no next-hop MAC (drop_nexthop) */
+	char nexthop_error[256];	/* why, for the first of them */
+	__u32 fabric_mtu;		/* in effect */
 };
 
 /*
@@ -196,5 +218,12 @@ struct shoal_apply_report {
 int shoal_cluster_apply(struct shoal *s, const struct shoal_cluster *c,
 			const struct shoal_apply_opts *o, struct shoal_apply_report *rep,
 			char *err, size_t len);
+
+/*
+ * Resolve again the next hops of the nodes reached by GUE (routes and
+ * neighbours change: a router fails over, a peer moves) and update the node
+ * entries that changed. rep says how many stay unresolved, and why.
+ */
+int shoal_nexthops_refresh(struct shoal *s, const char *dev, struct shoal_apply_report *rep);
 
 #endif /* SHOAL_CLUSTER_H */

@@ -128,9 +128,28 @@ static int get_name(struct pctx *p, const yaml_node_t *v, const char *field, cha
 	return 0;
 }
 
+static int get_forwarding(struct pctx *p, const yaml_node_t *x, const char *field,
+			  enum shoal_forwarding *out)
+{
+	const char *s;
+	int err = get_str(p, x, field, &s);
+
+	if (err)
+		return err;
+	if (!strcmp(s, "l2"))
+		*out = SHOAL_FWD_L2;
+	else if (!strcmp(s, "gue"))
+		*out = SHOAL_FWD_GUE;
+	else
+		return perr(p, x, field, "'%s': expected l2 (one segment) or gue (any IP fabric)",
+			    s);
+	return 0;
+}
+
 static int parse_cluster(struct pctx *p, const yaml_node_t *m, struct shoal_cluster *c)
 {
-	static const char *const keys[] = { "seed", "buckets", "drain", "mac_prefix", NULL };
+	static const char *const keys[] = { "seed",	  "buckets",  "drain",	    "mac_prefix",
+					    "forwarding", "gue_port", "fabric_mtu", NULL };
 	unsigned long long v;
 	const yaml_node_t *x;
 	const char *s;
@@ -177,6 +196,25 @@ static int parse_cluster(struct pctx *p, const yaml_node_t *m, struct shoal_clus
 			return perr(p, x, "cluster.mac_prefix",
 				    "must be locally administered unicast (first byte x2, x6, xa or xe)");
 		memcpy(c->mac_prefix, mac, 3);
+	}
+	if ((x = get(p, m, "forwarding"))) {
+		if ((err = get_forwarding(p, x, "cluster.forwarding", &c->forwarding)))
+			return err;
+	}
+	if ((x = get(p, m, "gue_port"))) {
+		if ((err = get_uint(p, x, "cluster.gue_port", 65535, &v)))
+			return err;
+		if (!v)
+			return perr(p, x, "cluster.gue_port", "0 is not a port");
+		c->gue_port = (__u16)v;
+	}
+	if ((x = get(p, m, "fabric_mtu"))) {
+		if ((err = get_uint(p, x, "cluster.fabric_mtu", 65535, &v)))
+			return err;
+		if (v < SHOAL_FABRIC_MTU_MIN)
+			return perr(p, x, "cluster.fabric_mtu", "%llu is below the minimum of %u", v,
+				    SHOAL_FABRIC_MTU_MIN);
+		c->fabric_mtu = (__u32)v;
 	}
 	return 0;
 }
@@ -354,8 +392,8 @@ static int parse_health(struct pctx *p, const yaml_node_t *m, size_t idx, struct
 
 static int parse_node(struct pctx *p, const yaml_node_t *m, size_t idx, struct shoal_node_cfg *n)
 {
-	static const char *const keys[] = { "name", "id", "mac", "address", "weight", "state",
-					    NULL };
+	static const char *const keys[] = { "name",  "id",	   "mac", "address",
+					    "weight", "state", "forwarding", NULL };
 	unsigned long long v;
 	const yaml_node_t *x;
 	char f[64];
@@ -417,6 +455,12 @@ static int parse_node(struct pctx *p, const yaml_node_t *m, size_t idx, struct s
 			n->drained = true;
 		else if (strcmp(s, "active"))
 			return perr(p, x, f, "'%s': expected active or drained", s);
+	}
+
+	snprintf(f, sizeof(f), "nodes[%zu].forwarding", idx);
+	if ((x = get(p, m, "forwarding"))) {
+		if ((err = get_forwarding(p, x, f, &n->forwarding)))
+			return err;
 	}
 	return 0;
 }

@@ -22,7 +22,7 @@
 #define SHOAL_M_MAX		4194301	/* largest prime below 2^22 */
 #define SHOAL_NAME_LEN		32
 /* Bump whenever a map's layout or meaning changes: pinned state of another ABI is refused. */
-#define SHOAL_ABI_VERSION	2
+#define SHOAL_ABI_VERSION	3
 #define SHOAL_MAX_VLAN		2
 #define SHOAL_MAX_EXTHDR	6	/* IPv6 extension headers walked before giving up */
 
@@ -61,9 +61,13 @@ enum shoal_reason {
 	SHOAL_R_PASS_HOP_LIMIT,		/* frame already crossed SHOAL_MAX_HOPS */
 	SHOAL_R_PASS_NO_RETURN,		/* next hop would be the sender itself */
 	SHOAL_R_PASS_FRAG_UDP,		/* UDP fragment to a VIP: served locally */
+	SHOAL_R_PASS_ICMP_ECHO,		/* echo request to a VIP: answered here */
+	SHOAL_R_PASS_ICMP,		/* other ICMP to a VIP address, about no VIP flow */
+	SHOAL_R_PASS_TOO_BIG,		/* UDP without DF too big to encapsulate: served here */
 	/* XDP_TX */
 	SHOAL_R_TX_OWNER,		/* forwarded to the current owner */
 	SHOAL_R_TX_PREV,		/* second chance: to a previous owner */
+	SHOAL_R_TX_TOO_BIG,		/* sent the client ICMP "fragmentation needed" / "too big" */
 	/* XDP_DROP */
 	SHOAL_R_DROP_BAD_IP,		/* VIP packet with bad version/IHL/length */
 	SHOAL_R_DROP_BAD_L4,		/* VIP packet with a cut or invalid L4 header */
@@ -72,11 +76,48 @@ enum shoal_reason {
 	SHOAL_R_DROP_PEER,		/* forwarded frame from an unknown peer */
 	SHOAL_R_DROP_TTL,		/* TTL / hop limit exhausted before a hop */
 	SHOAL_R_DROP_NODE,		/* forwarding target has no node entry */
+	SHOAL_R_DROP_GUE_BAD,		/* GUE packet cut, fragmented, or of unknown format */
+	SHOAL_R_DROP_GUE_PEER,		/* GUE packet not from a configured peer's address */
+	SHOAL_R_DROP_GUE_INNER,		/* decapsulated packet is no valid VIP packet */
+	SHOAL_R_DROP_TOO_BIG,		/* too big to encapsulate, and no way to tell the sender */
+	SHOAL_R_DROP_NEXTHOP,		/* GUE target's next hop not resolved (yet) */
+	SHOAL_R_DROP_NO_ROOM,		/* no headroom to encapsulate or to build an ICMP error */
+	SHOAL_R_DROP_BAD_ICMP,		/* ICMP error to a VIP with a cut or invalid quoted header */
 	SHOAL_R_MAX
 };
 
 #define SHOAL_R_FIRST_TX	SHOAL_R_TX_OWNER
 #define SHOAL_R_FIRST_DROP	SHOAL_R_DROP_BAD_IP
+
+/*
+ * GUE forwarding (draft-ietf-intarea-gue, variant 0): outer IPv4 or IPv6, UDP
+ * to the peer's gue_port, then this header. GUE's flags are 0 and its optional
+ * data (Hlen words) is "private data": shoal's header. The receiver takes the
+ * bucket from it instead of hashing again, and the hop count and the previous
+ * owners not yet asked, so the 2-hop bound and second chance hold as in L2.
+ */
+#define SHOAL_GUE_PORT_DEFAULT	7947
+#define SHOAL_GUE_MAGIC		0x53	/* 'S' */
+#define SHOAL_GUE_VERSION	1
+
+struct shoal_gue {
+	__u8   vhl;		/* GUE version (2 bits, 0) | C (0) | Hlen (5 bits) */
+	__u8   proto;		/* inner: IPPROTO_IPIP or IPPROTO_IPV6 */
+	__be16 flags;		/* 0 */
+	__u8   magic;		/* SHOAL_GUE_MAGIC */
+	__u8   ver_hop;		/* SHOAL_GUE_VERSION << 4 | hop (1 .. SHOAL_MAX_HOPS) */
+	__be16 sender;		/* node id of the sender */
+	__be32 bucket;		/* the flow's bucket in its VIP's pool */
+	__be32 gen;		/* low 32 bits of the sender's table generation of that pool */
+	__be16 chain[SHOAL_MAX_PREV];	/* live previous owners not yet asked; 0 ends */
+	__u16  pad;
+};
+
+#define SHOAL_GUE_HLEN		((sizeof(struct shoal_gue) - 4) / 4)
+#define SHOAL_GUE_VHL		SHOAL_GUE_HLEN
+/* Bytes encapsulation adds: outer IP, UDP, GUE with shoal's header. */
+#define SHOAL_GUE_OVERHEAD4	(20 + 8 + sizeof(struct shoal_gue))
+#define SHOAL_GUE_OVERHEAD6	(40 + 8 + sizeof(struct shoal_gue))
 
 /*
  * conf: the program's global variable in section .data.conf (an mmapable
@@ -96,23 +137,39 @@ struct shoal_conf {
 	__u8  pad;
 	__u32 zero;		/* always 0; see opaque() in bpf/parse.h */
 	__u8  pool_copy[SHOAL_MAX_POOLS];	/* active bucket table copy per pool */
+	/* GUE: outer source address and MAC, port, the largest inner packet that fits. */
+	__u32 self_addr[4];
+	__u8  self_family;	/* 4 or 6; 0: this node has no address, so no GUE */
+	__u8  pad2;
+	__u8  self_mac[6];	/* the uplink's own MAC */
+	__be16 gue_port;
+	__u16 gue_mtu;		/* fabric MTU less the encapsulation: larger inner packets do not fit */
+	__u32 pool_gen[SHOAL_MAX_POOLS];	/* low 32 bits of each pool's generation */
+	__u32 pad3;
 };
 
-/* nodes[id]: the data plane reads mac and flags; the rest is for the CLI. */
+/*
+ * nodes[id]: the data plane reads mac, flags, and for GUE hop_mac, family and
+ * addr; the rest is for the CLI.
+ */
 struct shoal_node {
 	__u8  mac[6];
 	__u16 flags;
 	__u16 weight;
 	__u8  family;		/* of addr: 4 or 6 */
 	__u8  pad;
-	__u32 pad2;
+	__u8  hop_mac[6];	/* GUE: next hop toward addr (the node itself, or a router) */
+	__u16 pad2;
 	__u32 addr[4];
 	char  name[SHOAL_NAME_LEN];
+	__u32 pad3[3];		/* 80 bytes */
 };
 
 #define SHOAL_NODE_F_PEER	(1 << 0)	/* configured: may send and receive forwards */
 #define SHOAL_NODE_F_DRAINED	(1 << 1)	/* owns nothing new; keeps its connections */
 #define SHOAL_NODE_F_REMOVED	(1 << 2)	/* left the config; kept while a previous owner */
+#define SHOAL_NODE_F_GUE	(1 << 3)	/* forwards to it are GUE-encapsulated to addr */
+#define SHOAL_NODE_F_HOP	(1 << 4)	/* hop_mac is resolved */
 
 /* One bucket of a pool's table. A pool's inner map holds two copies of M. */
 struct shoal_bucket {
@@ -145,9 +202,15 @@ struct shoal_vip {
 	__u8  family;		/* 0 = empty slot, 4, 6 */
 	__u16 id;		/* index into vipstats */
 	__u8  pool;
-	__u8  flags;
+	__u8  flags;		/* SHOAL_VIP_F_* */
 	__u32 pad[2];		/* 32 bytes: the inlined lookup shifts instead of multiplying */
 };
+
+/*
+ * Not a VIP: this node's own GUE endpoint (its address, gue_port, UDP), in the
+ * VIP table so that recognising GUE costs non-VIP traffic nothing.
+ */
+#define SHOAL_VIP_F_GUE		(1 << 0)
 
 struct shoal_counter {
 	__u64 packets;
@@ -179,10 +242,15 @@ struct shoal_trace {
 #define SHOAL_TRACE_F_VIP	(1 << 0)	/* matched a VIP */
 #define SHOAL_TRACE_F_LOOKUP	(1 << 1)	/* a socket lookup ran */
 #define SHOAL_TRACE_F_FOUND	(1 << 2)	/* ... and found the flow */
+#define SHOAL_TRACE_F_GUE_IN	(1 << 3)	/* arrived GUE-encapsulated; bucket from its header */
+#define SHOAL_TRACE_F_GUE_OUT	(1 << 4)	/* forwarded GUE-encapsulated */
+#define SHOAL_TRACE_F_ICMP	(1 << 5)	/* an ICMP error, keyed by the flow it quotes */
 
 #ifndef __bpf__
-_Static_assert(sizeof(struct shoal_conf) == 120, "shoal_conf layout");
-_Static_assert(sizeof(struct shoal_node) == 64, "shoal_node layout");
+_Static_assert(sizeof(struct shoal_conf) == 408, "shoal_conf layout");
+_Static_assert(sizeof(struct shoal_node) == 80, "shoal_node layout");
+_Static_assert(sizeof(struct shoal_gue) == 24 && sizeof(struct shoal_gue) % 4 == 0,
+	       "GUE header: whole 32-bit words");
 _Static_assert(sizeof(struct shoal_bucket) == 24, "shoal_bucket layout");
 _Static_assert(sizeof(struct shoal_vip) == 32, "shoal_vip layout");
 _Static_assert(sizeof(struct shoal_trace) == 28, "shoal_trace layout");

@@ -121,7 +121,7 @@ static void test_ipv6_non_vip_passes_untouched(void **st)
 	(void)st;
 	table(FX_B, NULL, 0, 1);
 	run(&s, &r);
-	expect_pass(&r, SHOAL_R_PASS_NOT_VIP);
+	expect_pass(&r, SHOAL_R_PASS_ICMP_ECHO);
 }
 
 static void test_vip_address_other_port_passes(void **st)
@@ -135,7 +135,7 @@ static void test_vip_address_other_port_passes(void **st)
 	expect_pass(&r, SHOAL_R_PASS_NOT_VIP);
 }
 
-static void test_icmp_to_vip_address_passes(void **st)
+static void test_icmp_echo_to_vip_is_answered_here(void **st)
 {
 	struct pkt_spec s = fx_tcp4(CLIENT, 0, FX_VIP4, 0, 0);
 	__u8 echo[8] = { 8, 0, 0xf7, 0xff, 0, 0, 0, 0 };
@@ -1412,7 +1412,7 @@ int main(void)
 		cmocka_unit_test(test_ipv4_non_vip_passes_untouched),
 		cmocka_unit_test(test_ipv6_non_vip_passes_untouched),
 		cmocka_unit_test(test_vip_address_other_port_passes),
-		cmocka_unit_test(test_icmp_to_vip_address_passes),
+		cmocka_unit_test(test_icmp_echo_to_vip_is_answered_here),
 		cmocka_unit_test(test_unconfigured_node_passes_everything),
 		cmocka_unit_test(test_syn_to_local_owner_passes),
 		cmocka_unit_test(test_syn_to_remote_owner_forwards),

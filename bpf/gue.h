@@ -1,0 +1,461 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* GUE forwarding: check what arrives, encapsulate to a peer, rewrite for the next one, strip for the stack. */
+#ifndef SHOAL_BPF_GUE_H
+#define SHOAL_BPF_GUE_H
+
+#include "csum.h"
+#include "forward.h"
+#include "icmp.h"
+#include "maps.h"
+#include "parse.h"
+#include "verdict.h"
+
+#ifndef IPPROTO_IPIP
+#define IPPROTO_IPIP 4
+#endif
+
+static __always_inline __u32 gue_overhead(const struct shoal_conf *c)
+{
+	return c->self_family == 6 ? SHOAL_GUE_OVERHEAD6 : SHOAL_GUE_OVERHEAD4;
+}
+
+/*
+ * The outer UDP source port, and the outer IPv6 flow label, come from the
+ * bucket: every hop computes the same, a flow keeps one (no reordering), and
+ * receivers' RSS and the fabric's ECMP spread flows.
+ */
+static __always_inline __be16 gue_sport(__u32 bucket)
+{
+	return bpf_htons(0xc000 | (bucket & 0x3fff));
+}
+
+/*
+ * A packet sent to this node's GUE endpoint, its outer headers parsed (p->l4
+ * is the UDP header). The outer IP header must be plain (no options, no
+ * extension headers: peers never send them) so that it can be rewritten in
+ * place; the sender must be a configured peer sending from its own address.
+ * Returns -1 with p moved on to the inner IP header and v holding what the
+ * header carries, or a reason.
+ */
+static __always_inline int gue_parse(struct pkt *p, const struct shoal_conf *c, struct verdict *v)
+{
+	struct udphdr *uh = p->l4;
+	struct shoal_gue *g = (void *)(uh + 1);
+	__u32 sender, hop, l2len = (__u32)(p->l3 - (void *)p->eth), off;
+	struct shoal_node *n;
+
+	if (p->l4 != p->l3 + (p->family == 4 ? sizeof(struct iphdr) : sizeof(struct ipv6hdr)))
+		return SHOAL_R_DROP_GUE_BAD;
+	if ((void *)(g + 1) > p->end || (void *)(g + 1) > p->ipend)
+		return SHOAL_R_DROP_GUE_BAD;
+	if (g->vhl != SHOAL_GUE_VHL || g->flags || g->magic != SHOAL_GUE_MAGIC ||
+	    (g->ver_hop >> 4) != SHOAL_GUE_VERSION)
+		return SHOAL_R_DROP_GUE_BAD;
+	hop = g->ver_hop & 0xf;
+	if (hop < 1 || hop > SHOAL_MAX_HOPS)
+		return SHOAL_R_DROP_GUE_BAD;
+
+	sender = bpf_ntohs(g->sender);
+	n = node_at(sender);
+	if (sender >= SHOAL_MAX_NODES || !(n->flags & SHOAL_NODE_F_PEER) || sender == c->self ||
+	    n->family != p->family)
+		return SHOAL_R_DROP_GUE_PEER;
+	if (p->family == 4) {
+		struct iphdr *ip = p->l3;
+
+		if (ip->saddr != n->addr[0])
+			return SHOAL_R_DROP_GUE_PEER;
+	} else {
+		struct ipv6hdr *ip6 = p->l3;
+		const __u32 *a = ip6->saddr.in6_u.u6_addr32;
+
+		if (a[0] != n->addr[0] || a[1] != n->addr[1] || a[2] != n->addr[2] ||
+		    a[3] != n->addr[3])
+			return SHOAL_R_DROP_GUE_PEER;
+	}
+
+	if (g->proto == IPPROTO_IPIP)
+		p->l3_proto = bpf_htons(ETH_P_IP);
+	else if (g->proto == IPPROTO_IPV6)
+		p->l3_proto = bpf_htons(ETH_P_IPV6);
+	else
+		return SHOAL_R_DROP_GUE_BAD;
+	v->encap = 1;
+	v->ol3off = (__u16)l2len;
+	v->hop_in = (__u8)hop;
+	v->sender = (__u16)sender;
+	v->has_bucket = 1;
+	v->bucket = bpf_ntohl(g->bucket);
+	v->chain_in[0] = bpf_ntohs(g->chain[0]);
+	v->chain_in[1] = bpf_ntohs(g->chain[1]);
+	v->chain_in[2] = bpf_ntohs(g->chain[2]);
+	v->osport = uh->source;
+	v->flags |= SHOAL_TRACE_F_GUE_IN;
+	off = (__u32)((void *)(g + 1) - (void *)p->eth);
+	if (off > SHOAL_IL3_MAX)
+		return SHOAL_R_DROP_GUE_BAD;
+	off = opaque(c, off, SHOAL_IL3_MASK);
+	p->l3 = (void *)p->eth + off;
+	/* The inner packet must fill the UDP payload exactly; the inner parse checks against this. */
+	p->ipend = (void *)uh + bpf_ntohs(uh->len);
+	p->frag = 0;
+	return -1;
+}
+
+/*
+ * What the inner packet adds to the outer UDP checksum, known from its
+ * headers alone (the kernel's "local checksum offload"): a valid IPv4 header
+ * sums to zero, a valid ICMPv4 message too, and a valid TCP, UDP or ICMPv6
+ * checksum makes its segment sum to the negated pseudo-header. Returns -1
+ * when the sum is not known that way - a UDP datagram without checksum,
+ * IPv6 extension headers - and the outer checksum is then 0.
+ */
+static __always_inline int inner_sum(const struct pkt *p, const struct verdict *v, __u64 *sum)
+{
+	__u8 proto = v->icmp ? (p->family == 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6) : p->proto;
+
+	if (p->family == 4) {
+		struct iphdr *ip = p->l3;
+		struct udphdr *uh = p->l4;
+
+		if ((void *)(ip + 1) > p->end)
+			return -1;
+		if (proto == IPPROTO_ICMP) {
+			*sum = 0;
+			return 0;
+		}
+		if (proto == IPPROTO_UDP) {
+			if ((void *)(uh + 1) > p->end || !uh->check)
+				return -1;
+		} else if (proto != IPPROTO_TCP) {
+			return -1;
+		}
+		*sum = csum_neg(csum_pseudo(&ip->saddr, &ip->daddr, 4, proto,
+					    bpf_ntohs(ip->tot_len) - ip->ihl * 4));
+		return 0;
+	} else {
+		struct ipv6hdr *ip6 = p->l3;
+		__u32 *w = p->l3, i;
+		__u64 s = 0;
+
+		if ((void *)(ip6 + 1) > p->end || p->l4 != (void *)(ip6 + 1))
+			return -1;
+		if (proto != IPPROTO_TCP && proto != IPPROTO_UDP && proto != IPPROTO_ICMPV6)
+			return -1;
+#pragma unroll
+		for (i = 0; i < 10; i++)
+			s += w[i];
+		*sum = s + csum_neg(csum_pseudo(ip6->saddr.in6_u.u6_addr32,
+						ip6->daddr.in6_u.u6_addr32, 6, proto,
+						bpf_ntohs(ip6->payload_len)));
+		return 0;
+	}
+}
+
+/*
+ * The outer IP, UDP and GUE headers at o, for node n, around an inner packet
+ * of inner_len bytes. The caller has checked that o + the overhead fits.
+ */
+static __always_inline void gue_write(void *o, const struct shoal_conf *c,
+				      const struct shoal_node *n, const struct verdict *v,
+				      __u32 hop, __u32 inner_len, __u8 inner_family, __u8 tos,
+				      __be16 sport, __u64 isum, int isum_ok)
+{
+	__u32 ulen = sizeof(struct udphdr) + sizeof(struct shoal_gue) + inner_len, *w;
+	struct shoal_gue *g;
+	struct udphdr *uh;
+	__u64 sum;
+	__u16 cs;
+
+	if (c->self_family == 4) {
+		struct iphdr *ip = o;
+
+		w = o;
+		w[0] = bpf_htonl(0x45000000 | (__u32)tos << 16 | (sizeof(*ip) + ulen));
+		w[1] = bpf_htonl(SHOAL_IP_DF);
+		w[2] = bpf_htonl(64 << 24 | IPPROTO_UDP << 16);
+		ip->saddr = c->self_addr[0];
+		ip->daddr = n->addr[0];
+		ip->check = ~csum_fold((__u64)w[0] + w[1] + w[2] + w[3] + w[4]);
+		uh = (void *)(ip + 1);
+	} else {
+		struct ipv6hdr *ip6 = o;
+
+		w = o;
+		w[0] = bpf_htonl(6U << 28 | (__u32)tos << 20 | (v->bucket & 0xfffff));
+		w[1] = bpf_htonl(ulen << 16 | IPPROTO_UDP << 8 | 64);
+		__builtin_memcpy(&ip6->saddr, c->self_addr, 16);
+		__builtin_memcpy(&ip6->daddr, n->addr, 16);
+		uh = (void *)(ip6 + 1);
+	}
+	uh->source = sport;
+	uh->dest = c->gue_port;
+	uh->len = bpf_htons(ulen);
+	uh->check = 0;
+	g = (void *)(uh + 1);
+	w = (void *)g;
+	w[0] = bpf_htonl(SHOAL_GUE_VHL << 24 |
+			 (inner_family == 4 ? IPPROTO_IPIP : IPPROTO_IPV6) << 16);
+	w[1] = bpf_htonl(SHOAL_GUE_MAGIC << 24 | (SHOAL_GUE_VERSION << 4 | hop) << 16 |
+			 c->self);
+	w[2] = bpf_htonl(v->bucket);
+	w[3] = bpf_htonl(c->pool_gen[v->pool & (SHOAL_MAX_POOLS - 1)]);
+	w[4] = bpf_htonl((__u32)v->chain[0] << 16 | v->chain[1]);
+	w[5] = bpf_htonl((__u32)v->chain[2] << 16);
+	if (!isum_ok)
+		return;
+	sum = csum_pseudo(c->self_addr, n->addr, c->self_family, IPPROTO_UDP, ulen) +
+	      ((__u32 *)uh)[0] + ((__u32 *)uh)[1] + (__u64)w[0] + w[1] + w[2] + w[3] + w[4] + w[5] +
+	      isum;
+	cs = ~csum_fold(sum);
+	uh->check = cs ? cs : 0xffff;
+}
+
+/* Length and traffic class of the inner IP packet. */
+static __always_inline int inner_len_tos(const struct pkt *p, __u32 *len, __u8 *tos)
+{
+	if (p->family == 4) {
+		struct iphdr *ip = p->l3;
+
+		if ((void *)(ip + 1) > p->end)
+			return SHOAL_R_DROP_BAD_IP;
+		*len = bpf_ntohs(ip->tot_len);
+		*tos = ip->tos;
+	} else {
+		struct ipv6hdr *ip6 = p->l3;
+
+		if ((void *)(ip6 + 1) > p->end)
+			return SHOAL_R_DROP_BAD_IP;
+		*len = sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
+		*tos = (__u8)(bpf_ntohs(*(__be16 *)ip6) >> 4);
+	}
+	return -1;
+}
+
+static __always_inline int gue_target_ok(const struct shoal_conf *c, const struct shoal_node *n)
+{
+	if (!c->self_family || n->family != c->self_family)
+		return SHOAL_R_DROP_NODE;
+	if (!(n->flags & SHOAL_NODE_F_HOP))
+		return SHOAL_R_DROP_NEXTHOP;
+	return -1;
+}
+
+/*
+ * Encapsulate a frame that arrived plain (from the router, or from an L2
+ * peer) for node n as cluster hop `hop`. The L2 header (VLAN tags kept) moves
+ * to the new front; its MACs become ours and the next hop's. A packet that
+ * would not fit the fabric gets the sender told instead (icmp_too_big).
+ */
+static __always_inline int gue_encap(struct xdp_md *ctx, struct pkt *p, const struct shoal_conf *c,
+				     struct verdict *v, const struct shoal_node *n, __u32 hop,
+				     int reason)
+{
+	__u32 l2len = v->l3off & SHOAL_L3_MASK, olen = gue_overhead(c), inner_len = 0;
+	__u64 l2[3], isum = 0;
+	__u8 tos = 0, family = p->family;
+	void *data, *end, *o;
+	int r, ok;
+
+	r = gue_target_ok(c, n);
+	if (r >= 0)
+		return r;
+	r = inner_len_tos(p, &inner_len, &tos);
+	if (r >= 0)
+		return r;
+	if (inner_len > c->gue_mtu)
+		return icmp_too_big(ctx, p, v, c->gue_mtu);
+	r = hop_ttl(p);
+	if (r >= 0)
+		return r;
+	ok = inner_sum(p, v, &isum) == 0;
+	if ((void *)p->eth + 24 > p->end || l2len < ETH_HLEN || l2len > 22)
+		return SHOAL_R_DROP_BAD_IP;
+	l2[0] = ((__u64 *)p->eth)[0];
+	l2[1] = ((__u64 *)p->eth)[1];
+	l2[2] = ((__u64 *)p->eth)[2];
+
+	if (bpf_xdp_adjust_head(ctx, -(int)olen))
+		return SHOAL_R_DROP_NO_ROOM;
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	if (data + 24 > end)
+		return SHOAL_R_DROP_NO_ROOM;
+	/* Bytes past the L2 header are overwritten by the outer headers below. */
+	((__u64 *)data)[0] = l2[0];
+	((__u64 *)data)[1] = l2[1];
+	((__u64 *)data)[2] = l2[2];
+	*(__u32 *)data = *(__u32 *)n->hop_mac;
+	*(__u16 *)(data + 4) = *(__u16 *)(n->hop_mac + 4);
+	*(__u16 *)(data + 6) = *(__u16 *)c->self_mac;
+	*(__u32 *)(data + 8) = *(__u32 *)(c->self_mac + 2);
+	/* The ethertype's offset, opaque to the compiler, which would fold it into o + 2. */
+	l2len -= 2;
+	asm volatile("" : "+r"(l2len));
+	o = data + l2len;
+	if (c->self_family == 4) {
+		if (o + 2 + SHOAL_GUE_OVERHEAD4 > end)
+			return SHOAL_R_DROP_NO_ROOM;
+		*(__be16 *)o = bpf_htons(ETH_P_IP);
+	} else {
+		if (o + 2 + SHOAL_GUE_OVERHEAD6 > end)
+			return SHOAL_R_DROP_NO_ROOM;
+		*(__be16 *)o = bpf_htons(ETH_P_IPV6);
+	}
+	o += 2;
+	gue_write(o, c, n, v, hop, inner_len, family, tos, gue_sport(v->bucket), isum, ok);
+	v->flags |= SHOAL_TRACE_F_GUE_OUT;
+	return reason;
+}
+
+/* A GUE frame forwarded on: the outer headers are rewritten in place for node n. */
+static __always_inline int gue_rewrite(struct pkt *p, const struct shoal_conf *c,
+				       struct verdict *v, const struct shoal_node *n, __u32 hop,
+				       int reason)
+{
+	void *o = (void *)p->eth + (v->ol3off & SHOAL_L3_MASK);
+	__u32 inner_len = 0;
+	__u64 isum = 0;
+	__u8 tos = 0;
+	int r, ok;
+
+	r = gue_target_ok(c, n);
+	if (r >= 0)
+		return r;
+	r = inner_len_tos(p, &inner_len, &tos);
+	if (r >= 0)
+		return r;
+	r = hop_ttl(p);
+	if (r >= 0)
+		return r;
+	ok = inner_sum(p, v, &isum) == 0;
+	if ((void *)p->eth + ETH_HLEN > p->end || o + SHOAL_GUE_OVERHEAD6 > p->end)
+		return SHOAL_R_DROP_GUE_BAD;
+	*(__u32 *)p->eth = *(__u32 *)n->hop_mac;
+	*(__u16 *)((void *)p->eth + 4) = *(__u16 *)(n->hop_mac + 4);
+	*(__u16 *)((void *)p->eth + 6) = *(__u16 *)c->self_mac;
+	*(__u32 *)((void *)p->eth + 8) = *(__u32 *)(c->self_mac + 2);
+	gue_write(o, c, n, v, hop, inner_len, p->family, tos, v->osport, isum, ok);
+	v->flags |= SHOAL_TRACE_F_GUE_OUT;
+	return reason;
+}
+
+/*
+ * Remove the outer headers: the L2 header moves up to the inner packet, its
+ * ethertype becomes the inner family's, and the head follows. Offsets in v
+ * are then the plain frame's. Returns -1, or a reason.
+ */
+static __always_inline int gue_strip(struct xdp_md *ctx, const struct shoal_conf *c,
+				     struct verdict *v)
+{
+	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end, *d;
+	__u32 l2len = v->ol3off & SHOAL_L3_MASK, olen = gue_overhead(c);
+
+	if (!v->encap)
+		return -1;
+	if (l2len < ETH_HLEN || l2len > 22)
+		return SHOAL_R_DROP_GUE_BAD;
+	d = data + olen;
+	/* The inner IP header follows: at least 20 bytes past the moved L2 header. */
+	if (d + 22 + 20 > end)
+		return SHOAL_R_DROP_GUE_BAD;
+	*(__u32 *)d = *(__u32 *)data;
+	*(__u32 *)(d + 4) = *(__u32 *)(data + 4);
+	*(__u32 *)(d + 8) = *(__u32 *)(data + 8);
+	if (l2len >= ETH_HLEN + 4) {
+		*(__u32 *)(d + 12) = *(__u32 *)(data + 12);
+		if (l2len >= ETH_HLEN + 8)
+			*(__u32 *)(d + 16) = *(__u32 *)(data + 16);
+	}
+	l2len -= 2;
+	asm volatile("" : "+r"(l2len));
+	d += l2len;
+	if (d + 2 > end)
+		return SHOAL_R_DROP_GUE_BAD;
+	*(__be16 *)d = v->family == 4 ? bpf_htons(ETH_P_IP) : bpf_htons(ETH_P_IPV6);
+	if (bpf_xdp_adjust_head(ctx, (int)olen))
+		return SHOAL_R_DROP_GUE_BAD;
+	v->l3off -= olen;
+	v->l4off -= olen;
+	v->fl3off -= olen;
+	v->ol3off = 0;
+	v->encap = 0;
+	return -1;
+}
+
+/*
+ * Send the frame on to v->target as hop v->hop_in + 1, in the target's
+ * format: GUE (encapsulating, or rewriting what arrived encapsulated) or L2
+ * (stripping what arrived encapsulated first). A global function: GUE's
+ * several hundred instructions are verified once, not at every call site,
+ * and it may move the packet's head, so callers hold no packet pointer
+ * across it.
+ */
+__noinline int gue_emit(struct xdp_md *ctx, const struct shoal_conf *c, struct verdict *v,
+			int reason)
+{
+	struct shoal_node *n;
+	struct pkt p = {};
+	__u32 target, hop;
+	int r;
+
+	if (!ctx || !c || !v)
+		return SHOAL_R_DROP_NODE;
+	target = v->target;
+	hop = v->hop_in + 1;
+	n = node_at(target);
+	if (target >= SHOAL_MAX_NODES || !(n->flags & SHOAL_NODE_F_PEER))
+		return SHOAL_R_DROP_NODE;
+	p.eth = (void *)(long)ctx->data;
+	p.end = (void *)(long)ctx->data_end;
+	p.l3 = (void *)p.eth + (v->l3off & SHOAL_IL3_MASK);
+	p.l4 = (void *)p.eth + (v->l4off & SHOAL_L4OFF_MASK);
+	p.family = v->family;
+	p.proto = v->proto;
+	if ((void *)(p.eth + 1) > p.end)
+		return SHOAL_R_PASS_SHORT;
+	if (n->flags & SHOAL_NODE_F_GUE) {
+		if (v->encap)
+			return gue_rewrite(&p, c, v, n, hop, reason);
+		return gue_encap(ctx, &p, c, v, n, hop, reason);
+	}
+	r = gue_strip(ctx, c, v);
+	if (r >= 0)
+		return r;
+	p.eth = (void *)(long)ctx->data;
+	p.end = (void *)(long)ctx->data_end;
+	p.l3 = (void *)p.eth + (v->l3off & SHOAL_L3_MASK);
+	if ((void *)(p.eth + 1) > p.end ||
+	    p.l3 + (p.family == 4 ? sizeof(struct iphdr) : sizeof(struct ipv6hdr)) > p.end)
+		return SHOAL_R_DROP_BAD_IP;
+	return forward_l2(&p, c, target, hop, reason);
+}
+
+/*
+ * Forward to v->target: plain L2 inline (the common case costs no call), or,
+ * when GUE is involved on either side, `reason | SHOAL_EMIT_GUE`: the caller
+ * of decide_owner() then calls gue_emit(), one call level up, which keeps the
+ * deepest chain of global functions within the verifier's stack budget.
+ */
+#define SHOAL_EMIT_GUE	0x100
+
+static __always_inline int emit(struct pkt *p, const struct shoal_conf *c, struct verdict *v,
+				__u32 target, __u32 hop, int reason)
+{
+	struct shoal_node *n = node_at(target);
+
+	if (!v->encap && !(n->flags & SHOAL_NODE_F_GUE))
+		return forward_l2(p, c, target, hop, reason);
+	return reason | SHOAL_EMIT_GUE;
+}
+
+/* What decide_owner() asked for, done. */
+static __always_inline int emit_finish(struct xdp_md *ctx, const struct shoal_conf *c,
+				       struct verdict *v, int reason)
+{
+	if (reason & SHOAL_EMIT_GUE)
+		return gue_emit(ctx, c, v, reason & ~SHOAL_EMIT_GUE);
+	return reason;
+}
+
+#endif /* SHOAL_BPF_GUE_H */
