@@ -121,7 +121,7 @@ static void test_ipv6_non_vip_passes_untouched(void **st)
 	(void)st;
 	table(FX_B, NULL, 0, 1);
 	run(&s, &r);
-	expect_pass(&r, SHOAL_R_PASS_ICMP_ECHO);
+	expect_pass(&r, SHOAL_R_PASS_NOT_VIP);
 }
 
 static void test_vip_address_other_port_passes(void **st)
@@ -147,7 +147,7 @@ static void test_icmp_echo_to_vip_is_answered_here(void **st)
 	s.payload_len = sizeof(echo);
 	table(FX_B, NULL, 0, 1);
 	run(&s, &r);
-	expect_pass(&r, SHOAL_R_PASS_NOT_VIP);
+	expect_pass(&r, SHOAL_R_PASS_ICMP_ECHO);
 }
 
 static void test_unconfigured_node_passes_everything(void **st)
