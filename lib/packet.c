@@ -109,7 +109,7 @@ size_t pkt_build(const struct pkt_spec *s, __u8 *buf, size_t cap)
 		ip[3] = (__u8)iplen;
 		ip[4] = 0x12;
 		ip[5] = 0x34;
-		if (!fo)
+		if (!fo && !s->no_df)
 			fo = 0x4000; /* DF */
 		ip[6] = (__u8)(fo >> 8);
 		ip[7] = (__u8)fo;
@@ -162,7 +162,89 @@ size_t pkt_build(const struct pkt_spec *s, __u8 *buf, size_t cap)
 			c = 0xffff;
 		memcpy(uh + 6, &c, 2);
 	} else if (s->payload_len) {
+		__u16 c;
+
 		memcpy(buf + l4, s->payload, s->payload_len);
+		if (s->payload_len >= 4 && (s->proto == IPPROTO_ICMP || s->proto == IPPROTO_ICMPV6)) {
+			buf[l4 + 2] = buf[l4 + 3] = 0;
+			c = pkt_csum(buf + l4, l4len, s->proto == IPPROTO_ICMPV6 ? pseudo : 0);
+			memcpy(buf + l4 + 2, &c, 2);
+		}
 	}
 	return l4 + l4len;
+}
+
+size_t pkt_gue_wrap(const struct pkt_gue *g, const __u8 *frame, size_t len, __u8 *buf, size_t cap)
+{
+	size_t ilen = len - 14, ulen = 8 + 24 + ilen, hdr = g->dst.family == 6 ? 40 : 20, off;
+	__u32 pseudo = 0;
+	__u8 *ip, *uh, *gh;
+	__u16 c;
+
+	if (len < 14 + 20 || 14 + hdr + ulen > cap)
+		return 0;
+	memcpy(buf, g->dst_mac, 6);
+	memcpy(buf + 6, g->src_mac, 6);
+	buf[12] = g->dst.family == 6 ? 0x86 : 0x08;
+	buf[13] = g->dst.family == 6 ? 0xdd : 0x00;
+	ip = buf + 14;
+	memset(ip, 0, hdr);
+	if (g->dst.family == 6) {
+		ip[0] = (__u8)(0x60 | g->tos >> 4);
+		ip[1] = (__u8)(g->tos << 4 | (g->flow_label >> 16 & 0xf));
+		ip[2] = (__u8)(g->flow_label >> 8);
+		ip[3] = (__u8)g->flow_label;
+		ip[4] = (__u8)(ulen >> 8);
+		ip[5] = (__u8)ulen;
+		ip[6] = IPPROTO_UDP;
+		ip[7] = 64;
+		memcpy(ip + 8, g->src.a, 16);
+		memcpy(ip + 24, g->dst.a, 16);
+		pseudo = csum_add(pseudo, ip + 8, 32);
+	} else {
+		ip[0] = 0x45;
+		ip[1] = g->tos;
+		ip[2] = (__u8)((hdr + ulen) >> 8);
+		ip[3] = (__u8)(hdr + ulen);
+		ip[6] = 0x40;	/* DF */
+		ip[8] = 64;
+		ip[9] = IPPROTO_UDP;
+		memcpy(ip + 12, &g->src.a[0], 4);
+		memcpy(ip + 16, &g->dst.a[0], 4);
+		memcpy(ip + 10, (__u16[]){ pkt_ip4_csum(ip, 20) }, 2);
+		pseudo = csum_add(pseudo, ip + 12, 8);
+	}
+	pseudo += IPPROTO_UDP + (__u32)ulen;
+	uh = ip + hdr;
+	uh[0] = (__u8)(g->sport >> 8);
+	uh[1] = (__u8)g->sport;
+	uh[2] = (__u8)(g->dport >> 8);
+	uh[3] = (__u8)g->dport;
+	uh[4] = (__u8)(ulen >> 8);
+	uh[5] = (__u8)ulen;
+	uh[6] = uh[7] = 0;
+	gh = uh + 8;
+	memset(gh, 0, 24);
+	gh[0] = 5;		/* GUE version 0, C 0, Hlen 5 words */
+	gh[1] = frame[12] == 0x86 && frame[13] == 0xdd ? 41 : 4;
+	gh[4] = 0x53;
+	gh[5] = (__u8)(0x10 | g->hop);
+	gh[6] = (__u8)(g->sender >> 8);
+	gh[7] = (__u8)g->sender;
+	for (off = 0; off < 4; off++) {
+		gh[8 + off] = (__u8)(g->bucket >> (24 - 8 * off));
+		gh[12 + off] = (__u8)(g->gen >> (24 - 8 * off));
+	}
+	for (off = 0; off < 3; off++) {
+		gh[16 + 2 * off] = (__u8)(g->chain[off] >> 8);
+		gh[17 + 2 * off] = (__u8)g->chain[off];
+	}
+	memcpy(gh + 24, frame + 14, ilen);
+	if (!g->no_csum) {
+		c = pkt_csum(uh, ulen, pseudo);
+		if (!c)
+			c = 0xffff;
+		memcpy(uh + 6, &c, 2);
+	}
+	return 14 + hdr + ulen;
 }

@@ -31,12 +31,40 @@ struct pkt_spec {
 	size_t ip6_ext_len;
 	__u8 ip6_ext_first;		/* nexthdr of the fixed header when ip6_ext is set */
 	__u16 frag_off;			/* host order, IPv4 flags+offset / IPv6 via ext */
+	int no_df;			/* IPv4: clear DF (frag_off 0 means DF) */
 	const void *payload;
 	size_t payload_len;
 };
 
-/* Write the frame into buf (at most cap bytes); returns its length, or 0 if it does not fit. */
+/*
+ * Write the frame into buf (at most cap bytes); returns its length, or 0 if it
+ * does not fit. TCP, UDP, ICMP and ICMPv6 checksums are filled in (for ICMP
+ * the payload is the message, its checksum field overwritten).
+ */
 size_t pkt_build(const struct pkt_spec *s, __u8 *buf, size_t cap);
+
+/* GUE encapsulation as shoal's peers send it (include/shoal/abi.h). */
+struct pkt_gue {
+	__u8 dst_mac[6];
+	__u8 src_mac[6];
+	struct shoal_addr src, dst;	/* outer addresses, same family */
+	__u16 sport, dport;		/* host order */
+	__u8 tos;			/* outer TOS / traffic class */
+	__u32 flow_label;		/* IPv6 outer */
+	__u8 hop;
+	__u16 sender;
+	__u32 bucket;
+	__u32 gen;
+	__u16 chain[3];
+	int no_csum;			/* outer UDP checksum 0 */
+};
+
+/*
+ * Wrap the IP packet of an untagged Ethernet frame in GUE: Ethernet, outer IP
+ * (DF, TTL 64), UDP, GUE with shoal's header, the packet. Checksums are summed
+ * over every byte (a reference for what the data plane derives from headers).
+ */
+size_t pkt_gue_wrap(const struct pkt_gue *g, const __u8 *frame, size_t len, __u8 *buf, size_t cap);
 
 /* Internet checksum helpers, also used by tests to verify what the program wrote. */
 __u16 pkt_csum(const void *data, size_t len, __u32 sum);

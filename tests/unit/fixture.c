@@ -103,7 +103,12 @@ int fx_enter(void)
 	    fx_sh("ip addr add 198.18.1.1/24 dev veth0") ||
 	    fx_sh("ip -6 addr add 2001:db8:ff::1/64 dev veth0 nodad") ||
 	    fx_sh("ip neigh replace " FX_CLIENT_FAR " lladdr 02:00:00:00:aa:01 dev veth0 nud permanent") ||
-	    fx_sh("ip -6 neigh replace " FX_CLIENT6 " lladdr 02:00:00:00:aa:01 dev veth0 nud permanent"))
+	    fx_sh("ip -6 neigh replace " FX_CLIENT6 " lladdr 02:00:00:00:aa:01 dev veth0 nud permanent") ||
+	    /* GUE: the nodes' addresses are behind the router (fx_mac[0]) on veth0. */
+	    fx_sh("ip neigh replace 198.18.1.254 lladdr 02:00:00:00:00:fe dev veth0 nud permanent") ||
+	    fx_sh("ip route add " FX_NODE_NET4 " via 198.18.1.254 dev veth0") ||
+	    fx_sh("ip -6 neigh replace fe80::fe lladdr 02:00:00:00:00:fe dev veth0 nud permanent") ||
+	    fx_sh("ip -6 route add " FX_NODE_NET6 " via fe80::fe dev veth0"))
 		return -EIO;
 	write_file("/proc/sys/net/ipv4/conf/all/rp_filter", "0");
 	write_file("/proc/sys/net/ipv4/conf/veth0/rp_filter", "0");
@@ -157,23 +162,51 @@ void fx_cluster(struct shoal_cluster *c)
 	}
 }
 
-struct shoal *fx_dataplane(__u16 self)
+void fx_cluster_gue(struct shoal_cluster *c, int family)
+{
+	size_t i;
+
+	fx_cluster(c);
+	c->forwarding = SHOAL_FWD_GUE;
+	for (i = 0; i < c->nnodes; i++)
+		fx_node_addr(c->nodes[i].id, family, &c->nodes[i].addr);
+}
+
+void fx_node_addr(__u16 id, int family, struct shoal_addr *a)
+{
+	char buf[64];
+
+	if (family == 6)
+		snprintf(buf, sizeof(buf), "fd00:2::%u", id);
+	else
+		snprintf(buf, sizeof(buf), "198.18.2.%u", id);
+	shoal_parse_addr(buf, a);
+}
+
+struct shoal *fx_dataplane_model(const struct shoal_cluster *c, __u16 self,
+				 struct shoal_apply_report *rep)
 {
 	struct shoal_apply_opts o = { .self = self };
-	struct shoal_cluster c;
 	struct shoal *s;
 	char err[512];
 
-	fx_cluster(&c);
-	if (shoal_create(&s, NULL, c.m)) {
-		shoal_cluster_free(&c);
+	if (shoal_create(&s, NULL, c->m))
 		return NULL;
-	}
-	if (shoal_cluster_apply(s, &c, &o, NULL, err, sizeof(err))) {
+	if (shoal_cluster_apply(s, c, &o, rep, err, sizeof(err))) {
 		fprintf(stderr, "fixture apply: %s\n", err);
 		shoal_close(s);
 		s = NULL;
 	}
+	return s;
+}
+
+struct shoal *fx_dataplane(__u16 self)
+{
+	struct shoal_cluster c;
+	struct shoal *s;
+
+	fx_cluster(&c);
+	s = fx_dataplane_model(&c, self, NULL);
 	shoal_cluster_free(&c);
 	return s;
 }
@@ -328,10 +361,15 @@ int fx_run(struct shoal *s, const struct pkt_spec *spec, struct fx_result *r)
 
 void fx_expect_forward(const struct fx_result *r, __u16 to, int hop, __u8 *exp)
 {
+	fx_expect_forward_frame(r->in, r->in_len, to, hop, exp);
+}
+
+void fx_expect_forward_frame(const __u8 *in, __u32 in_len, __u16 to, int hop, __u8 *exp)
+{
 	__u16 et;
 	int l3;
 
-	memcpy(exp, r->in, r->in_len);
+	memcpy(exp, in, in_len);
 	memcpy(exp, fx_mac[to], 6);
 	exp[6] = fx_prefix[0];
 	exp[7] = fx_prefix[1];
@@ -339,7 +377,7 @@ void fx_expect_forward(const struct fx_result *r, __u16 to, int hop, __u8 *exp)
 	exp[9] = (__u8)hop;
 	exp[10] = 0;
 	exp[11] = FX_A;
-	l3 = pkt_l3_offset(exp, r->in_len, &et);
+	l3 = pkt_l3_offset(exp, in_len, &et);
 	if (l3 < 0)
 		return;
 	if (et == 0x0800) {

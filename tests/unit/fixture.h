@@ -41,8 +41,19 @@ bool fx_is_root(void);
 
 /* The fixture cluster model (caller frees with shoal_cluster_free). */
 void fx_cluster(struct shoal_cluster *c);
+/*
+ * The same forwarding by GUE: node N at 198.18.2.N (or fd00:2::N), which the
+ * namespace routes through the router (fx_mac[0]) on veth0.
+ */
+#define FX_NODE_NET4	"198.18.2.0/24"
+#define FX_NODE_NET6	"fd00:2::/64"
+void fx_cluster_gue(struct shoal_cluster *c, int family);
+void fx_node_addr(__u16 id, int family, struct shoal_addr *a);
 /* A fresh, unpinned data plane configured as node `self` of the fixture cluster. */
 struct shoal *fx_dataplane(__u16 self);
+/* ... of another model (rep may be NULL). */
+struct shoal *fx_dataplane_model(const struct shoal_cluster *c, __u16 self,
+				 struct shoal_apply_report *rep);
 
 /* Install the same bucket in every slot of pool 0 (the decision sees only this bucket). */
 int fx_table_uniform(struct shoal *s, __u16 owner, const __u16 *prev, int nprev, int live);
@@ -73,6 +84,7 @@ int fx_run_raw(struct shoal *s, const __u8 *frame, size_t len, struct fx_result 
 
 /* The frame as the program must have rewritten it to forward to `to` on hop `hop`. */
 void fx_expect_forward(const struct fx_result *r, __u16 to, int hop, __u8 *exp);
+void fx_expect_forward_frame(const __u8 *in, __u32 in_len, __u16 to, int hop, __u8 *exp);
 
 /* Real sockets in the namespace. */
 int fx_listen(const char *addr, __u16 port);
