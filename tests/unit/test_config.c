@@ -1877,6 +1877,117 @@ static void expect_check_error(struct shoal_cluster *c, const char *want)
 	shoal_cluster_free(c);
 }
 
+/* ---- GUE forwarding ---- */
+
+static void test_gue_config_parses(void **st)
+{
+	struct shoal_cluster c;
+
+	(void)st;
+	expect_accept("cluster:\n"
+		      "  seed: " SEED "\n"
+		      "  forwarding: gue\n"
+		      "  gue_port: 6080\n"
+		      "  fabric_mtu: 9000\n" NODES
+		      "    forwarding: l2\n"
+		      "vips:\n" VIP_80, &c);
+	assert_int_equal(c.forwarding, SHOAL_FWD_GUE);
+	assert_int_equal(c.gue_port, 6080);
+	assert_int_equal(c.fabric_mtu, 9000);
+	assert_int_equal(c.nodes[0].forwarding, SHOAL_FWD_DEFAULT);
+	assert_int_equal(c.nodes[1].forwarding, SHOAL_FWD_L2);
+	assert_true(shoal_node_gue(&c, &c.nodes[0]));
+	assert_false(shoal_node_gue(&c, &c.nodes[1]));
+	shoal_cluster_free(&c);
+}
+
+static void test_gue_defaults(void **st)
+{
+	struct shoal_cluster c;
+
+	(void)st;
+	expect_accept(HEAD NODES "vips:\n" VIP_80, &c);
+	assert_int_equal(c.forwarding, SHOAL_FWD_L2);
+	assert_int_equal(c.gue_port, SHOAL_GUE_PORT_DEFAULT);
+	assert_int_equal(c.fabric_mtu, 0);
+	assert_false(shoal_cluster_uses_gue(&c));
+	shoal_cluster_free(&c);
+}
+
+static void test_reject_unknown_forwarding(void **st)
+{
+	(void)st;
+	expect_reject(HEAD "  forwarding: vxlan " MARK "\n" NODES, "cluster.forwarding",
+		      "expected l2 (one segment) or gue");
+	expect_reject(HEAD NODES "    forwarding: ipip " MARK "\n", "nodes[1].forwarding",
+		      "expected l2");
+}
+
+static void test_reject_bad_gue_port_and_mtu(void **st)
+{
+	(void)st;
+	expect_reject(HEAD "  gue_port: 0 " MARK "\n" NODES, "cluster.gue_port", "not a port");
+	expect_reject(HEAD "  gue_port: 70000 " MARK "\n" NODES, "cluster.gue_port", NULL);
+	expect_reject(HEAD "  fabric_mtu: 500 " MARK "\n" NODES, "cluster.fabric_mtu",
+		      "below the minimum of 576");
+}
+
+static void test_gue_needs_every_node_address(void **st)
+{
+	(void)st;
+	expect_reject(HEAD "  forwarding: gue\n"
+		      "nodes:\n" NODE_A
+		      "  - name: b " MARK "\n"
+		      "    id: 2\n"
+		      "    mac: 02:00:00:00:00:02\n",
+		      "nodes[1].address", "required with GUE forwarding");
+	/* One node reached by GUE is enough: every node may have to send to it. */
+	expect_reject(HEAD "nodes:\n" NODE_A
+		      "    forwarding: gue\n"
+		      "  - name: b " MARK "\n"
+		      "    id: 2\n"
+		      "    mac: 02:00:00:00:00:02\n",
+		      "nodes[1].address", "required with GUE");
+}
+
+static void test_gue_needs_one_address_family(void **st)
+{
+	(void)st;
+	expect_reject(HEAD "  forwarding: gue\n"
+		      "nodes:\n" NODE_A
+		      "  - name: b " MARK "\n"
+		      "    id: 2\n"
+		      "    mac: 02:00:00:00:00:02\n"
+		      "    address: 2001:db8::2\n",
+		      "nodes[1].address", "one family");
+}
+
+static void test_gue_check_rules(void **st)
+{
+	struct shoal_cluster c;
+
+	(void)st;
+	fx_cluster_gue(&c, 4);
+	c.gue_port = c.daemon.peer_port;
+	expect_check_error(&c, "cluster.gue_port: 7946 is also daemon.peer_port");
+	fx_cluster_gue(&c, 4);
+	c.fabric_mtu = 600;
+	expect_check_error(&c, "cluster.fabric_mtu: 600 leaves less than 576 bytes");
+	fx_cluster_gue(&c, 4);
+	c.fabric_mtu = 1300;	/* fine for IPv4, not for the IPv6 VIPs */
+	expect_check_error(&c, "vips[4]: an IPv6 VIP needs cluster.fabric_mtu of at least 1332");
+	fx_cluster_gue(&c, 4);
+	shoal_parse_addr("198.18.2.2", &c.vips[1].addr);	/* udp/53 on node b's address */
+	c.vips[1].port = 0;
+	expect_check_error(&c, "vips[1]: is node 'b''s GUE endpoint");
+	fx_cluster_gue(&c, 6);
+	c.fabric_mtu = 640;	/* an IPv6 fabric costs 72 bytes */
+	expect_check_error(&c, "cluster.fabric_mtu: 640 leaves less than 576 bytes");
+	fx_cluster_gue(&c, 6);
+	c.fabric_mtu = 1340;
+	expect_check_error(&c, "vips[4]: an IPv6 VIP needs cluster.fabric_mtu of at least 1352");
+}
+
 static void test_check_accepts_valid_model(void **st)
 {
 	struct shoal_cluster c;
@@ -2444,6 +2555,13 @@ int main(void)
 		cmocka_unit_test(test_load_error_names_the_file_path),
 		cmocka_unit_test(test_load_missing_file_is_enoent),
 		cmocka_unit_test(test_load_missing_file_leaves_empty_model),
+		cmocka_unit_test(test_gue_config_parses),
+		cmocka_unit_test(test_gue_defaults),
+		cmocka_unit_test(test_reject_unknown_forwarding),
+		cmocka_unit_test(test_reject_bad_gue_port_and_mtu),
+		cmocka_unit_test(test_gue_needs_every_node_address),
+		cmocka_unit_test(test_gue_needs_one_address_family),
+		cmocka_unit_test(test_gue_check_rules),
 		cmocka_unit_test(test_check_accepts_valid_model),
 		cmocka_unit_test(test_check_message_has_no_file_prefix),
 		cmocka_unit_test(test_check_message_without_line_names_file_only),
