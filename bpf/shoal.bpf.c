@@ -60,14 +60,19 @@ static __always_inline int classify(struct pkt *p, const struct shoal_conf *c, s
 	if (!vip_addr_eq(vip, p)) {
 		q.mode = VIP_Q_ADDR;
 		q.key = vip_key(0, 0, p->family);
-		if (vip_probe(&q) < 0)
+		idx = vip_probe(&q);
+		if (idx < 0)
 			return SHOAL_R_PASS_NOT_VIP;
+		vip = vip_at(idx);
 	}
 
 	/* 2. A VIP address: the packet must be whole enough to key. */
 	r = p->family == 4 ? parse_ip4(p) : parse_ip6(p, c);
 	if (r >= 0)
 		return r;
+	/* A node's own address (its GUE endpoint) is a VIP for GUE's UDP port only. */
+	if ((vip->flags & SHOAL_VIP_F_GUE) && p->proto != IPPROTO_UDP)
+		return SHOAL_R_PASS_NOT_VIP;
 	if (p->frag) {
 		if (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP)
 			return SHOAL_R_PASS_NOT_VIP;

@@ -43,13 +43,14 @@ struct conn {
 	double last_send;
 	double last_progress;
 	const char *reason;
-	char src[INET_ADDRSTRLEN];
+	char src[INET6_ADDRSTRLEN];
 	uint16_t sport;
 };
 
 static struct {
-	struct sockaddr_in dst;
-	struct in_addr src[MAX_SOURCES];
+	struct sockaddr_storage dst;	/* IPv4 or IPv6; sources of the same family */
+	socklen_t dst_len;
+	struct sockaddr_storage src[MAX_SOURCES];
 	int nsrc;
 	int conns;
 	int interval_ms;
@@ -192,35 +193,61 @@ static void write_status(bool final)
 		rename(tmp, opt.status);
 }
 
+/* An address as a socket address of its family (port 0); 0 on success. */
+static int parse_addr(const char *host, uint16_t port, struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct sockaddr_in *s4 = (void *)ss;
+	struct sockaddr_in6 *s6 = (void *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		*len = sizeof(*s4);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		*len = sizeof(*s6);
+		return 0;
+	}
+	return -1;
+}
+
 static int start_conn(int ep, int i)
 {
 	struct conn *c = &conns[i];
-	struct sockaddr_in src = { .sin_family = AF_INET };
+	struct sockaddr_storage src;
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT, .data.u32 = (uint32_t)i };
 	socklen_t sl = sizeof(src);
 	int one = 1;
 
 	memset(c, 0, sizeof(*c));
 	c->seed = 0x5eed0000ULL + (uint64_t)i * 0x100000001b3ULL;
-	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	c->fd = socket(opt.dst.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0)
 		return -errno;
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (opt.nsrc) {
-		src.sin_addr = opt.src[i % opt.nsrc];
-		if (bind(c->fd, (struct sockaddr *)&src, sizeof(src)) < 0) {
+		src = opt.src[i % opt.nsrc];
+		if (bind(c->fd, (struct sockaddr *)&src, opt.dst_len) < 0) {
 			broken(c, "bind");
 			return 0;
 		}
 	}
-	if (connect(c->fd, (struct sockaddr *)&opt.dst, sizeof(opt.dst)) < 0 &&
-	    errno != EINPROGRESS) {
+	if (connect(c->fd, (struct sockaddr *)&opt.dst, opt.dst_len) < 0 && errno != EINPROGRESS) {
 		broken(c, "connect");
 		return 0;
 	}
 	getsockname(c->fd, (struct sockaddr *)&src, &sl);
-	inet_ntop(AF_INET, &src.sin_addr, c->src, sizeof(c->src));
-	c->sport = ntohs(src.sin_port);
+	if (src.ss_family == AF_INET6) {
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&src)->sin6_addr, c->src, sizeof(c->src));
+		c->sport = ntohs(((struct sockaddr_in6 *)&src)->sin6_port);
+	} else {
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&src)->sin_addr, c->src, sizeof(c->src));
+		c->sport = ntohs(((struct sockaddr_in *)&src)->sin_port);
+	}
 	c->last_progress = now_s();
 	return epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev) ? -errno : 0;
 }
@@ -336,19 +363,22 @@ static int parse_dst(const char *s)
 	memcpy(host, s, (size_t)(colon - s));
 	host[colon - s] = '\0';
 	port = strtol(colon + 1, NULL, 10);
-	if (port < 1 || port > 65535 || inet_pton(AF_INET, host, &opt.dst.sin_addr) != 1)
+	/* [v6addr]:port, or v4addr:port */
+	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+		memmove(host, host + 1, strlen(host));
+		host[strlen(host) - 1] = '\0';
+	}
+	if (port < 1 || port > 65535 || parse_addr(host, (uint16_t)port, &opt.dst, &opt.dst_len))
 		return -1;
-	opt.dst.sin_family = AF_INET;
-	opt.dst.sin_port = htons((uint16_t)port);
 	return 0;
 }
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: shoal-stream [OPTIONS] ADDR:PORT\n"
+		"Usage: shoal-stream [OPTIONS] ADDR:PORT   (IPv6: [ADDR]:PORT)\n"
 		"  -n, --conns N       connections (default 200)\n"
-		"  -s, --source ADDR   source address, repeatable (round robin)\n"
+		"  -s, --source ADDR   source address of ADDR's family, repeatable (round robin)\n"
 		"  -i, --interval MS   pause between messages per connection (default 100)\n"
 		"  -b, --bytes N       bytes per message (default 64)\n"
 		"  -S, --stall SEC     an echo missing this long breaks the connection (default 10)\n"
@@ -382,7 +412,8 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'n': opt.conns = atoi(optarg); break;
 		case 's':
-			if (opt.nsrc >= MAX_SOURCES || inet_pton(AF_INET, optarg, &opt.src[opt.nsrc]) != 1) {
+			if (opt.nsrc >= MAX_SOURCES ||
+			    parse_addr(optarg, 0, &opt.src[opt.nsrc], &(socklen_t){ 0 })) {
 				fprintf(stderr, "shoal-stream: bad source '%s'\n", optarg);
 				return 2;
 			}
@@ -398,6 +429,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind != argc - 1 || parse_dst(argv[optind]) || opt.conns < 1 || opt.conns > 100000 ||
+	    (opt.nsrc && opt.src[0].ss_family != opt.dst.ss_family) ||
 	    opt.bytes < 1 || opt.bytes > 65536 || opt.interval_ms < 1 || opt.stall_s < 1) {
 		usage(stderr);
 		return 2;

@@ -655,6 +655,17 @@ static void test_other_traffic_to_the_node_address_passes(void **st)
 	expect_unchanged(&r, XDP_PASS, SHOAL_R_PASS_NOT_VIP);
 	run(dp4, &tcp, &r);
 	expect_unchanged(&r, XDP_PASS, SHOAL_R_PASS_NOT_VIP);
+	/* Pinging a node is no echo to a VIP, and a malformed packet to it is not judged. */
+	{
+		__u8 echo[16] = { 8, 0 };
+		struct pkt_spec ping = fx_tcp4(CLIENT, 0, "198.18.2.1", 0, 0);
+
+		ping.proto = IPPROTO_ICMP;
+		ping.payload = echo;
+		ping.payload_len = sizeof(echo);
+		run(dp4, &ping, &r);
+		expect_unchanged(&r, XDP_PASS, SHOAL_R_PASS_NOT_VIP);
+	}
 }
 
 /* ---- GUE and L2 peers in one cluster ---- */
