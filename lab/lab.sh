@@ -4,13 +4,17 @@
 # The shoal lab: a cluster in network namespaces on one machine.
 #
 #   client ──► router (ECMP over the nodes) ──► switch (a bridge) ──► node 1..N
+#                                 (--fabric l3: a link of its own to each node)
 #
-# Every node has the VIP on its loopback (ARP suppressed), shoal attached
-# natively to its uplink, nginx answering with the node's name and a socat
-# echo service for long-lived connections. Replies go from the node straight
-# to the router (direct server return).
+# Every node has the VIPs (IPv4 and IPv6) on its loopback (ARP/ND suppressed),
+# shoald serving the cluster with the program attached natively to its uplink,
+# nginx answering with the node's name and a socat echo service for long-lived
+# connections. Replies go from the node straight to the router (direct server
+# return). Everything is dual stack; --ip chooses the family of the nodes' own
+# addresses, which shoal's heartbeats and GUE use. On the l2 fabric peers
+# forward by MAC (one segment), on l3 by GUE through the router.
 #
-# As a command:  lab/lab.sh up [--nodes N] [--nexthops ecmp|resilient]
+# As a command:  lab/lab.sh up [--nodes N] [--nexthops ecmp|resilient] [--fabric l2|l3] [--ip 4|6]
 #                lab/lab.sh down | status | config
 #                lab/lab.sh exec NODE|client|router CMD...
 #                lab/lab.sh shoalctl NODE ARGS...
@@ -38,6 +42,14 @@ LAB_CLI_NET=198.18.250		# router .1, client .2
 LAB_SRC_NET=198.18.251		# client source addresses .1 .. .$LAB_NSRC
 LAB_NSRC=16
 LAB_VIP=198.18.200.10
+# IPv6, from fd00::/8: the segment (node i is ::i, the router ::fe), the client's link,
+# its sources, the VIP. On the l3 fabric node i has 198.19.i.0/24 and fd00:5f:i::/64
+# with the router (node .1 / ::1, router .254 / ::fe).
+LAB_SEG6=fd00:5e9:
+LAB_RTR6=fd00:5e9::fe
+LAB_CLI_NET6=fd00:5ec:
+LAB_SRC_NET6=fd00:5ed:
+LAB_VIP6=fd00:5ee::10
 LAB_HTTP_PORT=80
 LAB_STREAM_PORT=9000
 LAB_SEED=6c61622d73686f616c2d736565642121	# fixed, so runs are comparable
@@ -46,10 +58,25 @@ LAB_MAX_NODES=16
 lab_log() { printf 'lab: %s\n' "$*" >&2; }
 lab_die() { lab_log "error: $*"; return 1; }
 
+# The running lab's layout (set by lab_up, read back by later commands).
+LAB_FABRIC=$(cat "$LAB_RUN/fabric" 2>/dev/null || echo l2)
+LAB_IPV=$(cat "$LAB_RUN/ipv" 2>/dev/null || echo 4)
+
 lab_node_ns() { echo "shl-n$1"; }
 lab_node_name() { echo "n$1"; }
-lab_node_ip() { echo "$LAB_SEG.$1"; }
 lab_node_mac() { printf '02:5b:00:00:00:%02x' "$1"; }
+lab_node_ip() { if [ "$LAB_FABRIC" = l3 ]; then echo "198.19.$1.1"; else echo "$LAB_SEG.$1"; fi; }
+lab_node_ip6() { if [ "$LAB_FABRIC" = l3 ]; then echo "fd00:5f:$1::1"; else echo "$LAB_SEG6:$1"; fi; }
+# The node's address in the cluster config: heartbeats, table hand-over, GUE.
+lab_node_addr() { if [ "$LAB_IPV" = 6 ]; then lab_node_ip6 "$1"; else lab_node_ip "$1"; fi; }
+# The router on the node's link, and the router's interface toward it.
+lab_node_gw() { if [ "$LAB_FABRIC" = l3 ]; then echo "198.19.$1.254"; else echo "$LAB_RTR"; fi; }
+lab_node_gw6() { if [ "$LAB_FABRIC" = l3 ]; then echo "fd00:5f:$1::fe"; else echo "$LAB_RTR6"; fi; }
+lab_node_rdev() { if [ "$LAB_FABRIC" = l3 ]; then echo "r-$(lab_node_name "$1")"; else echo r-seg; fi; }
+# The VIP and client sources of the family tests ask for: LAB_AF=4 (default) or 6.
+lab_vip() { if [ "${LAB_AF:-4}" = 6 ]; then echo "$LAB_VIP6"; else echo "$LAB_VIP"; fi; }
+lab_vip_url() { if [ "${LAB_AF:-4}" = 6 ]; then echo "[$LAB_VIP6]"; else echo "$LAB_VIP"; fi; }
+lab_src() { if [ "${LAB_AF:-4}" = 6 ]; then echo "$LAB_SRC_NET6:$1"; else echo "$LAB_SRC_NET.$1"; fi; }
 
 lab_exec() { # NS CMD...
 	local ns=$1
@@ -133,6 +160,7 @@ http {
 	keepalive_requests 1000000;
 	server {
 		listen $LAB_HTTP_PORT reuseport backlog=4096;
+		listen [::]:$LAB_HTTP_PORT reuseport backlog=4096 ipv6only=on;
 		location / {
 			add_header X-Node $name always;
 			default_type text/plain;
@@ -154,8 +182,9 @@ lab_node_services() { # INDEX: nginx and the socat echo service
 	ip netns exec "$(lab_node_ns "$i")" nginx -c "$dir/nginx.conf" </dev/null >/dev/null 2>&1 ||
 		return
 	# The stream service greets with the node's name, then echoes.
+	# One listener for both families (IPv4 arrives as mapped addresses).
 	ip netns exec "$(lab_node_ns "$i")" setsid socat -lf "$dir/socat.log" \
-		TCP-LISTEN:$LAB_STREAM_PORT,fork,reuseaddr,backlog=1024 \
+		TCP6-LISTEN:$LAB_STREAM_PORT,ipv6only=0,fork,reuseaddr,backlog=1024 \
 		SYSTEM:"echo $name; exec cat" </dev/null >/dev/null 2>&1 &
 	# Ready when both listen; bounded.
 	local n=0
@@ -167,17 +196,42 @@ lab_node_services() { # INDEX: nginx and the socat echo service
 	done
 }
 
+# The router's side of node i's own link (the l3 fabric).
+lab_router_port() { # INDEX
+	local i=$1 rdev
+	rdev=$(lab_node_rdev "$i")
+	ip -n "$NS_ROUTER" link set "$rdev" up &&
+		ip -n "$NS_ROUTER" addr add "$(lab_node_gw "$i")/24" dev "$rdev" &&
+		ip -n "$NS_ROUTER" addr add "$(lab_node_gw6 "$i")/64" dev "$rdev" nodad &&
+		lab_router sysctl -qw "net.ipv4.conf.$rdev.rp_filter=0" &&
+		lab_veth_source "$NS_ROUTER" "$rdev" &&
+		lab_veth_xdp_peer "$NS_ROUTER" "$rdev"
+}
+
 lab_node_create() { # INDEX
 	local i=$1 ns name
 	ns=$(lab_node_ns "$i")
 	name=$(lab_node_name "$i")
 	ip netns add "$ns" || return
-	lab_port eth0 "$ns" "sw-$name" "$(lab_node_mac "$i")" || return
+	if [ "$LAB_FABRIC" = l3 ]; then
+		ip link add "$(lab_node_rdev "$i")" netns "$NS_ROUTER" type veth peer name eth0 \
+			netns "$ns" address "$(lab_node_mac "$i")" || return
+		lab_router_port "$i" || return
+		ip -n "$ns" link set eth0 up
+	else
+		lab_port eth0 "$ns" "sw-$name" "$(lab_node_mac "$i")" || return
+	fi
 	ip -n "$ns" link set lo up
+	lab_node_exec "$i" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.eth0.accept_dad=0 \
+		net.ipv6.conf.eth0.accept_ra=0 || return
 	ip -n "$ns" addr add "$(lab_node_ip "$i")/24" dev eth0
-	ip -n "$ns" route add default via "$LAB_RTR"
-	# The VIP on loopback; the node must not answer ARP for it (IPVS "DR" style).
+	ip -n "$ns" addr add "$(lab_node_ip6 "$i")/64" dev eth0 nodad
+	ip -n "$ns" route add default via "$(lab_node_gw "$i")"
+	ip -n "$ns" -6 route add default via "$(lab_node_gw6 "$i")"
+	# The VIPs on loopback; the node must not answer ARP for them (IPVS "DR" style).
+	# (IPv6 answers neighbour solicitations only for the receiving interface's addresses.)
 	ip -n "$ns" addr add "$LAB_VIP/32" dev lo
+	ip -n "$ns" addr add "$LAB_VIP6/128" dev lo nodad
 	lab_node_exec "$i" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2 \
 		net.ipv4.conf.eth0.arp_ignore=1 net.ipv4.conf.eth0.arp_announce=2 \
 		net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.eth0.rp_filter=0 \
@@ -186,24 +240,32 @@ lab_node_create() { # INDEX
 	lab_node_services "$i"
 }
 
-lab_router_nexthops() { # MODE INDICES...: the VIP's route over these nodes
-	local mode=$1 i args="" group=""
+lab_router_nexthops() { # MODE INDICES...: the VIPs' routes over these nodes
+	local mode=$1 i args="" args6="" group="" group6=""
 	shift
 	[ $# -gt 0 ] || { lab_die "no next hops"; return 1; }
 	if [ "$mode" = resilient ]; then
 		for i in "$@"; do
-			ip -n "$NS_ROUTER" nexthop replace id "$i" via "$(lab_node_ip "$i")" dev r-seg || return
+			ip -n "$NS_ROUTER" nexthop replace id "$i" via "$(lab_node_ip "$i")" \
+				dev "$(lab_node_rdev "$i")" || return
+			ip -n "$NS_ROUTER" nexthop replace id "$((100 + i))" via "$(lab_node_ip6 "$i")" \
+				dev "$(lab_node_rdev "$i")" || return
 			group="$group${group:+/}$i"
+			group6="$group6${group6:+/}$((100 + i))"
 		done
-		ip -n "$NS_ROUTER" nexthop replace id 1000 group "$group" type resilient buckets 128 ||
-			return
-		ip -n "$NS_ROUTER" route replace "$LAB_VIP/32" nhid 1000
+		ip -n "$NS_ROUTER" nexthop replace id 1000 group "$group" type resilient buckets 128 &&
+			ip -n "$NS_ROUTER" nexthop replace id 1001 group "$group6" type resilient \
+				buckets 128 || return
+		ip -n "$NS_ROUTER" route replace "$LAB_VIP/32" nhid 1000 &&
+			ip -n "$NS_ROUTER" -6 route replace "$LAB_VIP6/128" nhid 1001
 	else
 		for i in "$@"; do
-			args="$args nexthop via $(lab_node_ip "$i") dev r-seg"
+			args="$args nexthop via $(lab_node_ip "$i") dev $(lab_node_rdev "$i")"
+			args6="$args6 nexthop via $(lab_node_ip6 "$i") dev $(lab_node_rdev "$i")"
 		done
 		# shellcheck disable=SC2086
-		ip -n "$NS_ROUTER" route replace "$LAB_VIP/32" $args
+		ip -n "$NS_ROUTER" route replace "$LAB_VIP/32" $args &&
+			ip -n "$NS_ROUTER" -6 route replace "$LAB_VIP6/128" $args6
 	fi
 }
 
@@ -211,17 +273,18 @@ lab_router_nexthops() { # MODE INDICES...: the VIP's route over these nodes
 lab_config() {
 	local i w s
 	cat <<EOF
-# Generated by lab/lab.sh for the lab's current membership.
+# Generated by lab/lab.sh for the lab's current membership ($LAB_FABRIC fabric).
 cluster:
   seed: $LAB_SEED
   buckets: 65537
   drain: 10m
+  forwarding: $([ "$LAB_FABRIC" = l3 ] && echo gue || echo l2)
 nodes:
 EOF
 	while read -r i w s; do
 		[ "$s" = removed ] && continue
-		printf '  - { name: %s, id: %d, mac: "%s", address: %s, weight: %s, state: %s }\n' \
-			"$(lab_node_name "$i")" "$i" "$(lab_node_mac "$i")" "$(lab_node_ip "$i")" "$w" "$s"
+		printf '  - { name: %s, id: %d, mac: "%s", address: "%s", weight: %s, state: %s }\n' \
+			"$(lab_node_name "$i")" "$i" "$(lab_node_mac "$i")" "$(lab_node_addr "$i")" "$w" "$s"
 	done <"$(lab_nodes_file)"
 	cat <<EOF
 daemon:
@@ -234,6 +297,14 @@ vips:
     protocol: tcp
     health: { type: http, path: /, expect: 200, interval: 500ms, timeout: 400ms, rise: 2, fall: 2 }
   - address: $LAB_VIP
+    port: $LAB_STREAM_PORT
+    protocol: tcp
+    health: ${LAB_STREAM_HEALTH:-{ type: tcp, interval: 500ms, timeout: 400ms, rise: 2, fall: 2 \}}
+  - address: "$LAB_VIP6"
+    port: $LAB_HTTP_PORT
+    protocol: tcp
+    health: { type: http, path: /, expect: 200, interval: 500ms, timeout: 400ms, rise: 2, fall: 2 }
+  - address: "$LAB_VIP6"
     port: $LAB_STREAM_PORT
     protocol: tcp
     health: ${LAB_STREAM_HEALTH:-{ type: tcp, interval: 500ms, timeout: 400ms, rise: 2, fall: 2 \}}
@@ -335,46 +406,69 @@ lab_check_tools() {
 	[ -z "$missing" ] || { lab_die "missing:$missing (run: make deps && make)"; return 1; }
 }
 
-lab_up() { # [NODES] [ecmp|resilient]
-	local n=${1:-4} mode=${2:-ecmp} i s
+lab_up() { # [NODES] [ecmp|resilient] [l2|l3] [4|6]
+	local n=${1:-4} mode=${2:-ecmp} fabric=${3:-l2} ipv=${4:-4} i s
 	case "$n" in '' | *[!0-9]*) lab_die "nodes: '$n' is not a number"; return 1 ;; esac
 	[ "$n" -ge 2 ] && [ "$n" -le "$LAB_MAX_NODES" ] || {
 		lab_die "nodes: 2 to $LAB_MAX_NODES"
 		return 1
 	}
 	case "$mode" in ecmp | resilient) ;; *) lab_die "nexthops: ecmp or resilient"; return 1 ;; esac
+	case "$fabric" in l2 | l3) ;; *) lab_die "fabric: l2 or l3"; return 1 ;; esac
+	case "$ipv" in 4 | 6) ;; *) lab_die "ip: 4 or 6"; return 1 ;; esac
 	lab_check_tools || return
 	lab_down
 	mkdir -p "$LAB_RUN" && chmod 0700 "$LAB_RUN" || return
 	echo "$mode" >"$LAB_RUN/mode"
+	echo "$fabric" >"$LAB_RUN/fabric"
+	echo "$ipv" >"$LAB_RUN/ipv"
+	LAB_FABRIC=$fabric
+	LAB_IPV=$ipv
 	: >"$(lab_nodes_file)"
 	lab_bpffs || { lab_down; return 1; }
 
 	if ! {
-		ip netns add "$NS_SW" && ip netns add "$NS_ROUTER" && ip netns add "$NS_CLIENT" &&
-			ip -n "$NS_SW" link add br0 type bridge && ip -n "$NS_SW" link set br0 up &&
-			ip -n "$NS_SW" link set lo up &&
-			lab_port r-seg "$NS_ROUTER" sw-router &&
+		ip netns add "$NS_ROUTER" && ip netns add "$NS_CLIENT" &&
 			ip link add r-cli netns "$NS_ROUTER" type veth peer name c-up netns "$NS_CLIENT" &&
 			ip -n "$NS_ROUTER" link set lo up && ip -n "$NS_ROUTER" link set r-cli up &&
 			ip -n "$NS_CLIENT" link set lo up && ip -n "$NS_CLIENT" link set c-up up &&
-			ip -n "$NS_ROUTER" addr add "$LAB_RTR/24" dev r-seg &&
+			lab_router sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 &&
+			lab_client sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 &&
 			ip -n "$NS_ROUTER" addr add "$LAB_CLI_NET.1/24" dev r-cli &&
+			ip -n "$NS_ROUTER" addr add "$LAB_CLI_NET6:1/64" dev r-cli nodad &&
 			ip -n "$NS_CLIENT" addr add "$LAB_CLI_NET.2/24" dev c-up &&
+			ip -n "$NS_CLIENT" addr add "$LAB_CLI_NET6:2/64" dev c-up nodad &&
 			ip -n "$NS_CLIENT" route add default via "$LAB_CLI_NET.1" &&
+			ip -n "$NS_CLIENT" -6 route add default via "$LAB_CLI_NET6:1" &&
 			ip -n "$NS_ROUTER" route add "$LAB_SRC_NET.0/24" via "$LAB_CLI_NET.2" &&
+			ip -n "$NS_ROUTER" -6 route add "$LAB_SRC_NET6:/64" via "$LAB_CLI_NET6:2" &&
 			lab_router sysctl -qw net.ipv4.ip_forward=1 net.ipv4.fib_multipath_hash_policy=1 \
-				net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.r-seg.rp_filter=0 &&
+				net.ipv6.conf.all.forwarding=1 net.ipv6.fib_multipath_hash_policy=1 \
+				net.ipv4.conf.all.rp_filter=0 &&
 			lab_client sysctl -qw net.ipv4.ip_local_port_range="20000 60999" &&
-			lab_veth_source "$NS_CLIENT" c-up && lab_veth_source "$NS_ROUTER" r-seg &&
-			lab_veth_source "$NS_ROUTER" r-cli
+			lab_veth_source "$NS_CLIENT" c-up && lab_veth_source "$NS_ROUTER" r-cli
 	}; then
-		lab_die "building the client, router and switch failed"
+		lab_die "building the client and the router failed"
+		lab_down
+		return 1
+	fi
+	# On one segment, the router and the nodes meet at a switch.
+	if [ "$fabric" = l2 ] && ! {
+		ip netns add "$NS_SW" && ip -n "$NS_SW" link add br0 type bridge &&
+			ip -n "$NS_SW" link set br0 up && ip -n "$NS_SW" link set lo up &&
+			lab_port r-seg "$NS_ROUTER" sw-router &&
+			ip -n "$NS_ROUTER" addr add "$LAB_RTR/24" dev r-seg &&
+			ip -n "$NS_ROUTER" addr add "$LAB_RTR6/64" dev r-seg nodad &&
+			lab_router sysctl -qw net.ipv4.conf.r-seg.rp_filter=0 &&
+			lab_veth_source "$NS_ROUTER" r-seg
+	}; then
+		lab_die "building the switch failed"
 		lab_down
 		return 1
 	fi
 	for s in $(seq 1 "$LAB_NSRC"); do
 		ip -n "$NS_CLIENT" addr add "$LAB_SRC_NET.$s/32" dev lo
+		ip -n "$NS_CLIENT" addr add "$LAB_SRC_NET6:$s/128" dev lo nodad
 	done
 	for i in $(seq 1 "$n"); do
 		echo "$i 100 active" >>"$(lab_nodes_file)"
@@ -385,16 +479,18 @@ lab_up() { # [NODES] [ecmp|resilient]
 	lab_wait_converged 30 || { lab_down; return 1; }
 	lab_router_sync || { lab_down; return 1; }
 	lab_wait_vip || { lab_down; return 1; }
-	lab_log "up: $n nodes, $mode next hops, VIP $LAB_VIP (http :$LAB_HTTP_PORT, stream :$LAB_STREAM_PORT)"
+	lab_log "up: $n nodes, $mode next hops, $fabric fabric ($([ "$fabric" = l3 ] && echo GUE || echo L2) forwarding, IPv$ipv node addresses), VIPs $LAB_VIP and $LAB_VIP6 (http :$LAB_HTTP_PORT, stream :$LAB_STREAM_PORT)"
 }
 
 # The cluster serves when a request through the router is answered (bounded).
 lab_wait_vip() {
-	local n=0
-	until lab_client curl -s -o /dev/null --max-time 2 "http://$LAB_VIP:$LAB_HTTP_PORT/"; do
-		n=$((n + 1))
-		[ $n -gt 50 ] && { lab_die "the VIP does not answer"; return 1; }
-		sleep 0.1
+	local n=0 v
+	for v in "$LAB_VIP" "[$LAB_VIP6]"; do
+		until lab_client curl -s -o /dev/null --max-time 2 "http://$v:$LAB_HTTP_PORT/"; do
+			n=$((n + 1))
+			[ $n -gt 50 ] && { lab_die "the VIP $v does not answer"; return 1; }
+			sleep 0.1
+		done
 	done
 }
 
@@ -435,11 +531,13 @@ lab_down() {
 lab_status() {
 	local i
 	[ -f "$(lab_nodes_file)" ] || { echo "lab: down"; return 0; }
-	echo "lab: up, $(cat "$LAB_RUN/mode") next hops, VIP $LAB_VIP"
+	echo "lab: up, $(cat "$LAB_RUN/mode") next hops, $LAB_FABRIC fabric, IPv$LAB_IPV node addresses, VIPs $LAB_VIP $LAB_VIP6"
 	while read -r i w s; do
-		printf '  %-4s %-15s weight %-5s %s\n' "$(lab_node_name "$i")" "$(lab_node_ip "$i")" "$w" "$s"
+		printf '  %-4s %-15s %-18s weight %-5s %s\n' "$(lab_node_name "$i")" "$(lab_node_ip "$i")" \
+			"$(lab_node_ip6 "$i")" "$w" "$s"
 	done <"$(lab_nodes_file)"
 	lab_router ip route show "$LAB_VIP"
+	lab_router ip -6 route show "$LAB_VIP6"
 }
 
 # ---- changes to a running cluster (each keeps every connection) ----
@@ -470,8 +568,21 @@ lab_remove_node() {
 }
 
 # A node dies abruptly: its link goes down.
-lab_crash_node() { ip -n "$NS_SW" link set "sw-$(lab_node_name "$1")" down; }
-lab_revive_node() { ip -n "$NS_SW" link set "sw-$(lab_node_name "$1")" up; }
+lab_crash_link() { # INDEX up|down: the node's link at the switch, or at the router (l3)
+	if [ "$LAB_FABRIC" = l3 ]; then
+		ip -n "$NS_ROUTER" link set "$(lab_node_rdev "$1")" "$2"
+	else
+		ip -n "$NS_SW" link set "sw-$(lab_node_name "$1")" "$2"
+	fi
+}
+lab_crash_node() { lab_crash_link "$1" down; }
+lab_revive_node() {
+	lab_crash_link "$1" up || return
+	# The router's addresses on a link that went down and up are back at once (no DAD),
+	# but its routes over the link must be restored.
+	[ "$LAB_FABRIC" = l3 ] && lab_router_sync
+	return 0
+}
 
 # ---- clients ----
 
@@ -487,8 +598,8 @@ lab_http() { # N
 		[ $((s * per)) -gt "$n" ] && i=$((n - (s - 1) * per))
 		(
 			set --
-			for _ in $(seq 1 "$i"); do set -- "$@" -o /dev/null "http://$LAB_VIP:$LAB_HTTP_PORT/"; done
-			lab_client curl -s --interface "$LAB_SRC_NET.$s" -H 'Connection: close' \
+			for _ in $(seq 1 "$i"); do set -- "$@" -o /dev/null "http://$(lab_vip_url):$LAB_HTTP_PORT/"; done
+			lab_client curl -s --interface "$(lab_src "$s")" -H 'Connection: close' \
 				--connect-timeout 3 --max-time 6 -w '%{http_code} %header{x-node}\n' "$@"
 		) >"$out/$s" 2>/dev/null &
 		pids="$pids $!"
@@ -509,12 +620,12 @@ lab_http_summary() {
 lab_stream_start() { # CONNS [extra shoal-stream options]
 	local n=${1:-200} s args=""
 	shift
-	for s in $(seq 1 "$LAB_NSRC"); do args="$args -s $LAB_SRC_NET.$s"; done
+	for s in $(seq 1 "$LAB_NSRC"); do args="$args -s $(lab_src "$s")"; done
 	rm -f "$LAB_RUN/stream.json"
 	# A simple command, not a function: $! must be the client itself (ip netns exec execs it).
 	# shellcheck disable=SC2086
 	ip netns exec "$NS_CLIENT" "$LAB_STREAM" -n "$n" $args -o "$LAB_RUN/stream.json" "$@" \
-		"$LAB_VIP:$LAB_STREAM_PORT" >/dev/null 2>&1 &
+		"$(lab_vip_url):$LAB_STREAM_PORT" >/dev/null 2>&1 &
 	echo $! >"$LAB_RUN/stream.pid"
 }
 
@@ -581,7 +692,11 @@ lab_stream_stop() {
 
 lab_usage() {
 	cat <<EOF
-Usage: lab/lab.sh up [--nodes N] [--nexthops ecmp|resilient]   build the lab (N = 2..$LAB_MAX_NODES, default 4)
+Usage: lab/lab.sh up [--nodes N] [--nexthops ecmp|resilient] [--fabric l2|l3] [--ip 4|6]
+                                                         build the lab (N = 2..$LAB_MAX_NODES, default 4;
+                                                         l2: one segment, L2 forwarding; l3: a subnet per
+                                                         node, GUE forwarding; --ip: the nodes' own
+                                                         address family; VIPs are always dual stack)
        lab/lab.sh down                                          remove everything (idempotent)
        lab/lab.sh status                                        nodes and the router's route
        lab/lab.sh config                                        the cluster config the nodes run
@@ -596,15 +711,18 @@ lab_main() {
 	[ $# -gt 0 ] && shift
 	case "$cmd" in
 	up)
-		local n=4 mode=ecmp
+		local n=4 mode=ecmp fabric=l2 ipv=4
 		while [ $# -gt 0 ]; do
+			[ $# -ge 2 ] || { lab_usage >&2; return 2; }
 			case "$1" in
 			--nodes) n=$2; shift 2 ;;
 			--nexthops) mode=$2; shift 2 ;;
+			--fabric) fabric=$2; shift 2 ;;
+			--ip) ipv=$2; shift 2 ;;
 			*) lab_usage >&2; return 2 ;;
 			esac
 		done
-		lab_up "$n" "$mode"
+		lab_up "$n" "$mode" "$fabric" "$ipv"
 		;;
 	down) lab_down ;;
 	status) lab_status ;;

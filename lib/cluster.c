@@ -745,6 +745,8 @@ int shoal_cluster_apply(struct shoal *s, const struct shoal_cluster *c,
 	__u64 now_ns, eligible[SHOAL_MAX_NODES / 64];
 	bool configured, used_id[SHOAL_MAX_POOLS] = {};
 	const struct shoal_node_cfg *me;
+	struct shoal_addr self_addr = {};
+	__u8 self_mac[6] = {};
 	size_t i, j;
 	int err, id;
 	bool gue;
@@ -956,9 +958,22 @@ int shoal_cluster_apply(struct shoal *s, const struct shoal_cluster *c,
 		p->new_nodes[id].flags |= SHOAL_NODE_F_REMOVED;
 	}
 
+	/*
+	 * This node's own address and MAC for GUE: from the config, or - for a
+	 * node that left it and serves what it still holds - as it ran so far.
+	 */
 	gue = shoal_cluster_uses_gue(c);
 	me = shoal_cluster_node_id(c, self);
-	err = plan_vips(s, c, p, gue && me ? &me->addr : NULL, &e);
+	if (me) {
+		self_addr = me->addr;
+		memcpy(self_mac, me->mac, 6);
+	} else if (conf->self_family) {
+		self_addr.family = conf->self_family;
+		memcpy(self_addr.a, (const void *)conf->self_addr, sizeof(self_addr.a));
+		memcpy(self_mac, (const void *)conf->self_mac, 6);
+	}
+	gue = gue && self_addr.family;
+	err = plan_vips(s, c, p, gue ? &self_addr : NULL, &e);
 	if (err)
 		goto out;
 	if (gue)
@@ -1013,14 +1028,14 @@ int shoal_cluster_apply(struct shoal *s, const struct shoal_cluster *c,
 		shoal_set_mac_prefix(s, c->mac_prefix);
 	conf->drain_ns = c->drain_ns;
 	/* GUE's outer headers: from this node's address and uplink MAC. */
-	if (gue && me) {
-		__u32 over = me->addr.family == 6 ? SHOAL_GUE_OVERHEAD6 : SHOAL_GUE_OVERHEAD4;
+	if (gue) {
+		__u32 over = self_addr.family == 6 ? SHOAL_GUE_OVERHEAD6 : SHOAL_GUE_OVERHEAD4;
 
-		memcpy((void *)conf->self_addr, me->addr.a, sizeof(me->addr.a));
-		memcpy((void *)conf->self_mac, me->mac, 6);
+		memcpy((void *)conf->self_addr, self_addr.a, sizeof(self_addr.a));
+		memcpy((void *)conf->self_mac, self_mac, 6);
 		conf->gue_port = htons(c->gue_port);
 		conf->gue_mtu = (__u16)(rep->fabric_mtu > over ? rep->fabric_mtu - over : 0);
-		conf->self_family = me->addr.family;
+		conf->self_family = self_addr.family;
 	} else {
 		conf->self_family = 0;
 	}

@@ -54,3 +54,93 @@ e2e_done() {
 
 # JSON field of the stream client's status.
 stream_field() { lab_stream_status | jq -r "$1"; }
+
+# ---- checks several tests run on different lab variants ----
+
+# N requests on new connections: all answered, spread within 15% of the weights.
+e2e_spread() { # N
+	local n=$1 out summary total okc failed spread_ok=1 i w want got dev sum=0
+	out=$(lab_http "$n")
+	summary=$(echo "$out" | lab_http_summary)
+	echo "# $summary"
+	read -r total okc failed _ <<<"$summary"
+	expect "$n requests (IPv${LAB_AF:-4}), each on a new connection, all answered" \
+		test "$total" = "$n" -a "$okc" = "$n" -a "$failed" = 0
+	for i in $(lab_nodes); do sum=$((sum + $(lab_node_field "$i" 2))); done
+	for i in $(lab_nodes); do
+		w=$(lab_node_field "$i" 2)
+		want=$((n * w / sum))
+		got=$(echo "$out" | awk -v n="n$i" '$1 == 200 && $2 == n' | wc -l)
+		dev=$(((got - want) * 100 / want))
+		echo "# n$i weight $w: $got answers, expected $want ($dev%)"
+		[ "${dev#-}" -le 15 ] || spread_ok=0
+	done
+	expect "answers spread within 15% of the weights" test "$spread_ok" = 1
+}
+
+# One planned change, with requests running while it happens; no stream may break.
+e2e_change() { # NAME COMMAND...
+	local name=$1 before reqs st summary total okc failed
+	shift
+	before=$(stream_field .broken)
+	lab_http 300 >"$LAB_RUN/during" &
+	reqs=$!
+	"$@" >/dev/null || not_ok "$name: the change itself failed"
+	wait "$reqs"
+	# Every live stream makes further round trips: the change is behind them.
+	lab_stream_progress 5 60 || not_ok "$name: streams made progress afterwards" "$(lab_stream_status | jq -c .)"
+	st=$(lab_stream_status)
+	summary=$(lab_http_summary <"$LAB_RUN/during")
+	echo "# $name: streams $(echo "$st" | jq -c '{alive, broken}'), requests during the change: $summary"
+	expect "$name: 0 of $E2E_CONNS connections broken" test "$(echo "$st" | jq '.broken')" = "$before"
+	read -r total okc failed _ <<<"$summary"
+	expect "$name: all $total new connections made during it succeeded" test "$failed" = 0 -a "$okc" = 300
+	[ "$(echo "$st" | jq '.broken')" = 0 ] || echo "# $(echo "$st" | jq -c '.broken_list[:5]')"
+}
+
+# Invariant I2 on real TCP stacks: CONNS long-lived connections stream and check every
+# byte while a node drains, a node joins, the drained node leaves, weights change and
+# the router's ECMP set changes; new connections made during each change all succeed.
+e2e_continuity() { # CONNS
+	local st prev=0 held=0 i c final
+	E2E_CONNS=$1
+	lab_stream_start "$E2E_CONNS" -S 8
+	if ! lab_stream_ready "$E2E_CONNS" 30; then
+		not_ok "$E2E_CONNS streams established" "$(lab_stream_status)"
+		return
+	fi
+	st=$(lab_stream_status)
+	echo "# streams: $(echo "$st" | jq -c '{established, alive, by_node: (.by_node | map_values(.alive))}')"
+	expect "$E2E_CONNS streams (IPv${LAB_AF:-4}) established and exchanging data" \
+		test "$(echo "$st" | jq '.alive')" = "$E2E_CONNS"
+
+	e2e_change "drain n1" lab_drain 1
+	e2e_change "add n5" lab_add_node
+	e2e_change "remove n1" lab_remove_node 1
+	e2e_change "weight of n2 to 250" lab_set_weight 2 250
+	e2e_change "ECMP next hops reshuffled (n3 out)" lab_router_nexthops ecmp 2 4 5
+	e2e_change "ECMP next hops reshuffled (n3 back)" lab_router_nexthops ecmp 2 3 4 5
+
+	# The counters that explain it: second chances were taken, and frames the owner did
+	# not hold reached the previous owner that did.
+	for i in $(lab_all_nodes); do
+		c=$(lab_shoalctl "$i" -j stats)
+		prev=$((prev + $(echo "$c" | jq '.tx_prev.packets')))
+		held=$((held + $(echo "$c" | jq '.pass_prev_socket.packets')))
+	done
+	echo "# second chances taken: $prev, passed by a previous owner holding the flow: $held"
+	expect "connections of moved buckets were kept by second chances" test "$prev" -gt 0 -a "$held" -gt 0
+
+	final=$(lab_stream_stop)
+	expect "at the end, every stream verified its bytes and none broke" \
+		test "$(echo "$final" | jq '.broken + .failed_connect')" = 0
+}
+
+# The sum of one verdict counter over every node.
+e2e_counter() { # REASON
+	local i t=0
+	for i in $(lab_all_nodes); do
+		t=$((t + $(lab_shoalctl "$i" -j stats | jq ".$1.packets")))
+	done
+	echo "$t"
+}

@@ -797,6 +797,35 @@ static void test_next_hops_follow_a_route_change(void **st)
 	assert_memory_equal(n.hop_mac, fx_mac[0], 6);
 }
 
+static void test_node_that_left_the_config_still_takes_its_gue(void **st)
+{
+	struct pkt_spec s = fx_tcp4(FX_CLIENT_LOCAL, 40001, FX_VIP4, 80, PKT_TCP_ACK);
+	struct shoal_apply_opts o = { .self = FX_A };
+	struct shoal_cluster c;
+	__u8 f[2048], inner[2048];
+	struct fx_result r;
+	struct shoal *dp;
+	char err[512];
+	size_t n, in;
+
+	(void)st;
+	fx_cluster_gue(&c, 4);
+	dp = fx_dataplane_model(&c, FX_A, NULL);
+	assert_non_null(dp);
+	/* A leaves the cluster; its peers send it what it still holds, by GUE. */
+	assert_int_equal(shoal_cluster_remove_node(&c, "a"), 0);
+	assert_int_equal(shoal_cluster_apply(dp, &c, &o, NULL, err, sizeof(err)), 0);
+	shoal_cluster_free(&c);
+	assert_int_equal(shoal_conf(dp)->self_family, 4);
+	assert_int_equal(fx_table_uniform(dp, FX_B, PREV(FX_A), 1), 0);
+	n = gue_in(&s, 4, FX_C, 1, bucket_of(&s), NULL, f);
+	assert_int_equal(fx_run_raw(dp, f, n, &r), 0);
+	expect_reason(&r, SHOAL_R_PASS_PREV_SOCKET);
+	in = build(&s, inner);
+	expect_bytes(&r, XDP_PASS, inner, in);
+	shoal_close(dp);
+}
+
 /* ---- too big for the fabric ---- */
 
 static void test_too_big_with_df_draws_fragmentation_needed(void **st)
@@ -983,6 +1012,7 @@ int main(void)
 		cmocka_unit_test(test_unresolvable_next_hop_is_reported_and_counted),
 		cmocka_unit_test(test_next_hop_behind_another_interface_is_refused),
 		cmocka_unit_test(test_next_hops_follow_a_route_change),
+		cmocka_unit_test(test_node_that_left_the_config_still_takes_its_gue),
 		cmocka_unit_test(test_too_big_with_df_draws_fragmentation_needed),
 		cmocka_unit_test(test_too_big_ipv6_draws_packet_too_big),
 		cmocka_unit_test(test_too_big_without_df_is_served_here_or_dropped),
