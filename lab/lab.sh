@@ -58,9 +58,13 @@ LAB_MAX_NODES=16
 lab_log() { printf 'lab: %s\n' "$*" >&2; }
 lab_die() { lab_log "error: $*"; return 1; }
 
-# The running lab's layout (set by lab_up, read back by later commands).
-LAB_FABRIC=$(cat "$LAB_RUN/fabric" 2>/dev/null || echo l2)
-LAB_IPV=$(cat "$LAB_RUN/ipv" 2>/dev/null || echo 4)
+# The running lab's layout, as lab_up wrote it down. Read again after lab_up when that
+# ran in a subshell (a pipeline), or a shell sourcing this would keep the old layout.
+lab_layout_load() {
+	LAB_FABRIC=$(cat "$LAB_RUN/fabric" 2>/dev/null || echo l2)
+	LAB_IPV=$(cat "$LAB_RUN/ipv" 2>/dev/null || echo 4)
+}
+lab_layout_load
 
 lab_node_ns() { echo "shl-n$1"; }
 lab_node_name() { echo "n$1"; }

@@ -44,6 +44,7 @@ e2e_up() { # NODES MODE
 	trap 'exit 1' INT TERM
 	lab_up "$@" 2>&1 | sed 's/^/# /'
 	[ "${PIPESTATUS[0]}" = 0 ] || { not_ok "the lab comes up"; e2e_done; }
+	lab_layout_load
 }
 
 e2e_done() {
