@@ -149,6 +149,8 @@ lab_nginx_conf() { # INDEX
 	dir=$LAB_RUN/$name
 	cat <<EOF
 # nginx for lab node $name: answers every request with the node's name.
+# (root: the lab's files are root-only)
+user root;
 worker_processes 1;
 daemon on;
 pid $dir/nginx.pid;
@@ -169,6 +171,12 @@ http {
 			add_header X-Node $name always;
 			default_type text/plain;
 			return 200 "$name\n";
+		}
+		# 1 MB of the same bytes on every node: downloads that span many full-size segments.
+		location = /big {
+			add_header X-Node $name always;
+			default_type application/octet-stream;
+			alias $LAB_RUN/big;
 		}
 	}
 }
@@ -429,6 +437,7 @@ lab_up() { # [NODES] [ecmp|resilient] [l2|l3] [4|6]
 	LAB_FABRIC=$fabric
 	LAB_IPV=$ipv
 	: >"$(lab_nodes_file)"
+	head -c 1048576 /dev/urandom >"$LAB_RUN/big" || return
 	lab_bpffs || { lab_down; return 1; }
 
 	if ! {
@@ -449,6 +458,9 @@ lab_up() { # [NODES] [ecmp|resilient] [l2|l3] [4|6]
 			lab_router sysctl -qw net.ipv4.ip_forward=1 net.ipv4.fib_multipath_hash_policy=1 \
 				net.ipv6.conf.all.forwarding=1 net.ipv6.fib_multipath_hash_policy=1 \
 				net.ipv4.conf.all.rp_filter=0 &&
+			# Every ICMP error about a VIP flow goes to one destination, the VIP: the
+			# per-destination limit (one a second) would make tests wait on TCP timers.
+			lab_router sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0 &&
 			lab_client sysctl -qw net.ipv4.ip_local_port_range="20000 60999" &&
 			lab_veth_source "$NS_CLIENT" c-up && lab_veth_source "$NS_ROUTER" r-cli
 	}; then
@@ -620,35 +632,39 @@ lab_http_summary() {
 	     END { printf "%d %d %d", t, ok, f; for (k in c) printf " %s=%d", k, c[k]; printf "\n" }'
 }
 
-# Long-lived streams: started in the background, status in $LAB_RUN/stream.json.
+# Long-lived streams: started in the background, status in $LAB_RUN/stream<AF>.json.
+# One set per family (LAB_AF); every lab_stream_* call acts on its family's set.
+lab_stream_file() { echo "$LAB_RUN/stream${LAB_AF:-4}.${1:-json}"; }
+
 lab_stream_start() { # CONNS [extra shoal-stream options]
 	local n=${1:-200} s args=""
 	shift
 	for s in $(seq 1 "$LAB_NSRC"); do args="$args -s $(lab_src "$s")"; done
-	rm -f "$LAB_RUN/stream.json"
+	rm -f "$(lab_stream_file)"
 	# A simple command, not a function: $! must be the client itself (ip netns exec execs it).
 	# shellcheck disable=SC2086
-	ip netns exec "$NS_CLIENT" "$LAB_STREAM" -n "$n" $args -o "$LAB_RUN/stream.json" "$@" \
+	ip netns exec "$NS_CLIENT" "$LAB_STREAM" -n "$n" $args -o "$(lab_stream_file)" "$@" \
 		"$(lab_vip_url):$LAB_STREAM_PORT" >/dev/null 2>&1 &
-	echo $! >"$LAB_RUN/stream.pid"
+	echo $! >"$(lab_stream_file pid)"
 }
 
 lab_stream_status() { # refreshes and prints the status JSON
-	local pid n=0 before
-	pid=$(cat "$LAB_RUN/stream.pid" 2>/dev/null) || return 1
+	local pid n=0 before f
+	f=$(lab_stream_file)
+	pid=$(cat "$(lab_stream_file pid)" 2>/dev/null) || return 1
 	# The client writes its first status once all connections are started.
-	while [ ! -s "$LAB_RUN/stream.json" ] && [ $n -lt 100 ] && kill -0 "$pid" 2>/dev/null; do
+	while [ ! -s "$f" ] && [ $n -lt 100 ] && kill -0 "$pid" 2>/dev/null; do
 		sleep 0.05
 		n=$((n + 1))
 	done
 	n=0
-	before=$(stat -c %Y.%N "$LAB_RUN/stream.json" 2>/dev/null)
-	kill -USR1 "$pid" 2>/dev/null || { cat "$LAB_RUN/stream.json"; return; }
-	while [ "$(stat -c %Y.%N "$LAB_RUN/stream.json" 2>/dev/null)" = "$before" ] && [ $n -lt 50 ]; do
+	before=$(stat -c %y "$f" 2>/dev/null)
+	kill -USR1 "$pid" 2>/dev/null || { cat "$f"; return; }
+	while [ "$(stat -c %y "$f" 2>/dev/null)" = "$before" ] && [ $n -lt 50 ]; do
 		sleep 0.02
 		n=$((n + 1))
 	done
-	cat "$LAB_RUN/stream.json"
+	cat "$f"
 }
 
 # Wait until every live stream has made `more` further round trips (bounded by tries).
@@ -681,15 +697,15 @@ lab_stream_ready() { # CONNS [MAX_SECONDS]
 
 lab_stream_stop() {
 	local pid n=0
-	pid=$(cat "$LAB_RUN/stream.pid" 2>/dev/null) || return 0
+	pid=$(cat "$(lab_stream_file pid)" 2>/dev/null) || return 0
 	kill -TERM "$pid" 2>/dev/null
 	while kill -0 "$pid" 2>/dev/null && [ $n -lt 50 ]; do
 		sleep 0.1
 		n=$((n + 1))
 	done
 	kill -9 "$pid" 2>/dev/null
-	rm -f "$LAB_RUN/stream.pid"
-	cat "$LAB_RUN/stream.json" 2>/dev/null
+	rm -f "$(lab_stream_file pid)"
+	cat "$(lab_stream_file)" 2>/dev/null
 }
 
 # ---- command line ----

@@ -40,7 +40,7 @@ e2e_skip_all() { echo "1..0 # SKIP $*"; exit 0; }
 e2e_up() { # NODES MODE
 	[ "$(id -u)" = 0 ] || e2e_skip_all "needs root"
 	lab_check_tools >/dev/null 2>&1 || e2e_skip_all "lab tools missing (make deps && make)"
-	trap 'lab_stream_stop >/dev/null 2>&1; lab_down' EXIT
+	trap 'LAB_AF=4 lab_stream_stop >/dev/null 2>&1; LAB_AF=6 lab_stream_stop >/dev/null 2>&1; lab_down' EXIT
 	trap 'exit 1' INT TERM
 	lab_up "$@" 2>&1 | sed 's/^/# /'
 	[ "${PIPESTATUS[0]}" = 0 ] || { not_ok "the lab comes up"; e2e_done; }
@@ -83,41 +83,52 @@ e2e_spread() { # N
 	expect "answers spread by the weights" test "$spread_ok" = 1
 }
 
+# Broken streams, over both families' sets.
+e2e_broken() { echo $(($(LAB_AF=4 stream_field .broken) + $(LAB_AF=6 stream_field .broken))); }
+
 # One planned change, with requests running while it happens; no stream may break.
 e2e_change() { # NAME COMMAND...
-	local name=$1 before reqs st summary total okc failed
+	local name=$1 before reqs st st6 broken summary total okc failed
 	shift
-	before=$(stream_field .broken)
+	before=$(e2e_broken)
 	lab_http 300 >"$LAB_RUN/during" &
 	reqs=$!
 	"$@" >/dev/null || not_ok "$name: the change itself failed"
 	wait "$reqs"
 	# Every live stream makes further round trips: the change is behind them.
-	lab_stream_progress 5 60 || not_ok "$name: streams made progress afterwards" "$(lab_stream_status | jq -c .)"
-	st=$(lab_stream_status)
+	LAB_AF=4 lab_stream_progress 5 60 && LAB_AF=6 lab_stream_progress 5 60 ||
+		not_ok "$name: streams made progress afterwards" "$(LAB_AF=4 lab_stream_status | jq -c .)" \
+			"$(LAB_AF=6 lab_stream_status | jq -c .)"
+	st=$(LAB_AF=4 lab_stream_status)
+	st6=$(LAB_AF=6 lab_stream_status)
+	broken=$(($(echo "$st" | jq .broken) + $(echo "$st6" | jq .broken)))
 	summary=$(lab_http_summary <"$LAB_RUN/during")
-	echo "# $name: streams $(echo "$st" | jq -c '{alive, broken}'), requests during the change: $summary"
-	expect "$name: 0 of $E2E_CONNS connections broken" test "$(echo "$st" | jq '.broken')" = "$before"
+	echo "# $name: IPv4 streams $(echo "$st" | jq -c '{alive, broken}'), IPv6 $(echo "$st6" | jq -c '{alive, broken}'), requests during the change: $summary"
+	expect "$name: 0 of $E2E_CONNS connections broken" test "$broken" = "$before"
 	read -r total okc failed _ <<<"$summary"
 	expect "$name: all $total new connections made during it succeeded" test "$failed" = 0 -a "$okc" = 300
-	[ "$(echo "$st" | jq '.broken')" = 0 ] || echo "# $(echo "$st" | jq -c '.broken_list[:5]')"
+	[ "$broken" = 0 ] || echo "# $(echo "$st" | jq -c '.broken_list[:3]') $(echo "$st6" | jq -c '.broken_list[:3]')"
 }
 
-# Invariant I2 on real TCP stacks: CONNS long-lived connections stream and check every
-# byte while a node drains, a node joins, the drained node leaves, weights change and
-# the router's ECMP set changes; new connections made during each change all succeed.
+# Invariant I2 on real TCP stacks: CONNS long-lived connections, half over IPv4 and half
+# over IPv6, stream and check every byte while a node drains, a node joins, the drained
+# node leaves, weights change and the router's ECMP set changes; new connections made
+# during each change all succeed.
 e2e_continuity() { # CONNS
-	local st prev=0 held=0 i c final
+	local st prev=0 held=0 i c af final=0
 	E2E_CONNS=$1
-	lab_stream_start "$E2E_CONNS" -S 8
-	if ! lab_stream_ready "$E2E_CONNS" 30; then
-		not_ok "$E2E_CONNS streams established" "$(lab_stream_status)"
-		return
-	fi
-	st=$(lab_stream_status)
-	echo "# streams: $(echo "$st" | jq -c '{established, alive, by_node: (.by_node | map_values(.alive))}')"
-	expect "$E2E_CONNS streams (IPv${LAB_AF:-4}) established and exchanging data" \
-		test "$(echo "$st" | jq '.alive')" = "$E2E_CONNS"
+	LAB_AF=4 lab_stream_start $((E2E_CONNS / 2)) -S 8
+	LAB_AF=6 lab_stream_start $((E2E_CONNS / 2)) -S 8
+	for af in 4 6; do
+		if ! LAB_AF=$af lab_stream_ready $((E2E_CONNS / 2)) 30; then
+			not_ok "$((E2E_CONNS / 2)) IPv$af streams established" "$(LAB_AF=$af lab_stream_status)"
+			return
+		fi
+		st=$(LAB_AF=$af lab_stream_status)
+		echo "# IPv$af streams: $(echo "$st" | jq -c '{established, alive, by_node: (.by_node | map_values(.alive))}')"
+		expect "$((E2E_CONNS / 2)) IPv$af streams established and exchanging data" \
+			test "$(echo "$st" | jq '.alive')" = $((E2E_CONNS / 2))
+	done
 
 	e2e_change "drain n1" lab_drain 1
 	e2e_change "add n5" lab_add_node
@@ -136,9 +147,11 @@ e2e_continuity() { # CONNS
 	echo "# second chances taken: $prev, passed by a previous owner holding the flow: $held"
 	expect "connections of moved buckets were kept by second chances" test "$prev" -gt 0 -a "$held" -gt 0
 
-	final=$(lab_stream_stop)
-	expect "at the end, every stream verified its bytes and none broke" \
-		test "$(echo "$final" | jq '.broken + .failed_connect')" = 0
+	for af in 4 6; do
+		final=$((final + $(LAB_AF=$af lab_stream_stop | jq '.broken + .failed_connect')))
+	done
+	expect "at the end, every stream (IPv4 and IPv6) verified its bytes and none broke" \
+		test "$final" = 0
 }
 
 # The sum of one verdict counter over every node.

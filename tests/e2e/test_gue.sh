@@ -82,6 +82,32 @@ expect "the data plane told the clients the path is smaller" test "$big" -ge 2
 client_pmtu() { lab_client ip route get "$LAB_VIP" | grep -q 'mtu 1448'; }
 expect "the client's kernel learned the path MTU (1500 less 52 bytes)" client_pmtu
 
+# ICMP errors about a VIP flow reach the node holding it. The client's link now takes
+# 1280-byte frames only (the client's own MTU, so its MSS, stays 1500): the router
+# answers each full-size reply with "fragmentation needed" / "packet too big" to the VIP,
+# which its ECMP hands to whichever node; shoal passes each to the owner of the quoted
+# connection, whose kernel sends smaller. Without that, downloads would stall.
+lab_router ip link set r-cli mtu 1280
+want=$(sha256sum <"$LAB_RUN/big" | cut -d' ' -f1)
+okd=0
+for s in 1 2 3 4 5 6 7 8; do
+	for af in 4 6; do
+		got=$(LAB_AF=$af lab_client curl -g -s --max-time 20 --interface "$(LAB_AF=$af lab_src "$s")" \
+			"http://$(LAB_AF=$af lab_vip_url):$LAB_HTTP_PORT/big" | sha256sum | cut -d' ' -f1)
+		[ "$got" = "$want" ] && okd=$((okd + 1))
+	done
+done
+lab_router ip link set r-cli mtu 1500
+learned=0
+for i in $(lab_nodes); do
+	lab_node_exec "$i" ip route show cache | grep -q 'mtu 1280' &&
+		lab_node_exec "$i" ip -6 route show cache | grep -q 'mtu 1280' && learned=$((learned + 1))
+done
+echo "# 16 downloads of 1 MB through a 1280-byte link: $okd intact; nodes whose kernel learned the path for both families: $learned"
+expect "every download completes intact: the ICMP errors reached the connections' owners" \
+	test "$okd" = 16
+expect "the owners' kernels learned the smaller path (IPv4 and IPv6)" test "$learned" -ge 2
+
 e2e_continuity 200
 for r in drop_gue_bad drop_gue_peer drop_gue_inner drop_nexthop drop_no_room; do
 	n=$(e2e_counter $r)
