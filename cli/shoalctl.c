@@ -904,6 +904,8 @@ static void print_daemon(void)
 		       jstr(st, "reload_error"));
 	if (jstr(st, "apply_error"))
 		printf("  apply error: %s\n", jstr(st, "apply_error"));
+	if (jstr(st, "nexthop_error"))
+		printf("  GUE next hop missing: %s\n", jstr(st, "nexthop_error"));
 	if (json_object_object_get_ex(st, "checks", &x)) {
 		for (i = 0; i < json_object_array_length(x); i++) {
 			struct json_object *k = json_object_array_get_idx(x, i), *h;
@@ -996,6 +998,17 @@ static int cmd_status(int argc, char **argv)
 		json_object_object_add(o, "nodes", json_object_new_int64((int64_t)c.nnodes));
 		json_object_object_add(o, "pools", json_object_new_int64((int64_t)c.npools));
 		json_object_object_add(o, "vips", json_object_new_int64((int64_t)c.nvips));
+		if (conf->self_family) {
+			struct json_object *g = json_object_new_object();
+			struct shoal_addr sa = { .family = conf->self_family };
+			char sas[SHOAL_ADDRSTRLEN];
+
+			memcpy(sa.a, (const void *)conf->self_addr, sizeof(sa.a));
+			json_object_object_add(g, "address", json_object_new_string(shoal_format_addr(&sa, sas)));
+			json_object_object_add(g, "port", json_object_new_int(ntohs(conf->gue_port)));
+			json_object_object_add(g, "inner_mtu", json_object_new_int(conf->gue_mtu));
+			json_object_object_add(o, "gue", g);
+		}
 		json_object_object_add(o, "packets_pass", json_object_new_int64((int64_t)by[0]));
 		json_object_object_add(o, "packets_tx", json_object_new_int64((int64_t)by[1]));
 		json_object_object_add(o, "packets_drop", json_object_new_int64((int64_t)by[2]));
@@ -1012,6 +1025,14 @@ static int cmd_status(int argc, char **argv)
 		       conf->self);
 		printf("cluster   %zu nodes, %zu pools, %zu vips, M=%u, drain %s\n", c.nnodes,
 		       c.npools, c.nvips, conf->m, dur);
+		if (conf->self_family) {
+			struct shoal_addr sa = { .family = conf->self_family };
+			char sas[SHOAL_ADDRSTRLEN];
+
+			memcpy(sa.a, (const void *)conf->self_addr, sizeof(sa.a));
+			printf("gue       %s, UDP %u; packets up to %u bytes fit the fabric\n",
+			       shoal_format_addr(&sa, sas), ntohs(conf->gue_port), conf->gue_mtu);
+		}
 		printf("packets   %llu passed, %llu forwarded, %llu dropped\n",
 		       (unsigned long long)by[0], (unsigned long long)by[1],
 		       (unsigned long long)by[2]);
@@ -1383,19 +1404,28 @@ static int cmd_node(int argc, char **argv)
 			free(t);
 		}
 		if (!arr) {
-			tbl_init(&tb, 8, "NAME", "ID", "MAC", "ADDRESS", "WEIGHT", "STATE", "BUCKETS", "PREV OWNER OF");
-			tb.right[1] = tb.right[4] = tb.right[6] = tb.right[7] = true;
+			tbl_init(&tb, 9, "NAME", "ID", "MAC", "ADDRESS", "FORWARD", "WEIGHT", "STATE",
+				 "BUCKETS", "PREV OWNER OF");
+			tb.right[1] = tb.right[5] = tb.right[7] = tb.right[8] = true;
 		}
 		/* Configured nodes, then those that left but still drain. */
 		for (id = 1; id < SHOAL_MAX_NODES; id++) {
 			struct shoal_node raw;
-			char mac[18], addr[SHOAL_ADDRSTRLEN];
+			char mac[18], addr[SHOAL_ADDRSTRLEN], hop[18], fwd[32];
 			struct shoal_addr a;
 			const char *state;
+			bool gue;
 
 			if (shoal_node_get(s, (__u16)id, &raw) || !(raw.flags & SHOAL_NODE_F_PEER))
 				continue;
 			shoal_format_mac(raw.mac, mac);
+			shoal_format_mac(raw.hop_mac, hop);
+			/* GUE: by which next hop (this node's own entry sends nothing). */
+			gue = raw.flags & SHOAL_NODE_F_GUE;
+			snprintf(fwd, sizeof(fwd), "%s%s%s", gue ? "gue" : "l2",
+				 !gue || id == shoal_conf(s)->self ? "" : " via ",
+				 !gue || id == shoal_conf(s)->self ? "" :
+				 raw.flags & SHOAL_NODE_F_HOP ? hop : "(unresolved)");
 			a.family = raw.family;
 			memcpy(a.a, raw.addr, sizeof(a.a));
 			shoal_format_addr(&a, addr);
@@ -1409,6 +1439,10 @@ static int cmd_node(int argc, char **argv)
 				json_object_object_add(x, "id", json_object_new_int(id));
 				json_object_object_add(x, "mac", json_object_new_string(mac));
 				json_object_object_add(x, "address", json_object_new_string(addr));
+				json_object_object_add(x, "forwarding", json_object_new_string(gue ? "gue" : "l2"));
+				if (gue && id != shoal_conf(s)->self)
+					json_object_object_add(x, "next_hop", raw.flags & SHOAL_NODE_F_HOP ?
+							       json_object_new_string(hop) : NULL);
 				json_object_object_add(x, "weight", json_object_new_int(raw.weight));
 				json_object_object_add(x, "state", json_object_new_string(state));
 				json_object_object_add(x, "self", json_object_new_boolean(
@@ -1423,10 +1457,11 @@ static int cmd_node(int argc, char **argv)
 				tbl_set(&tb, 1, "%d", id);
 				tbl_set(&tb, 2, "%s", mac);
 				tbl_set(&tb, 3, "%s", addr);
-				tbl_set(&tb, 4, "%u", raw.weight);
-				tbl_set(&tb, 5, "%s", state);
-				tbl_set(&tb, 6, "%u", sh[id].owned);
-				tbl_set(&tb, 7, "%u", sh[id].prev);
+				tbl_set(&tb, 4, "%s", fwd);
+				tbl_set(&tb, 5, "%u", raw.weight);
+				tbl_set(&tb, 6, "%s", state);
+				tbl_set(&tb, 7, "%u", sh[id].owned);
+				tbl_set(&tb, 8, "%u", sh[id].prev);
 			}
 		}
 		if (arr)

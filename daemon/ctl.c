@@ -98,6 +98,7 @@ struct json_object *ctl_status(struct daemon *d)
 	add_hex(o, "config_digest", d->cfg_digest);
 	add_str(o, "reload_error", d->reload_error[0] ? d->reload_error : NULL);
 	add_str(o, "apply_error", d->apply_error[0] ? d->apply_error : NULL);
+	add_str(o, "nexthop_error", d->nexthop_error[0] ? d->nexthop_error : NULL);
 	add_int(o, "reloads", d->reloads);
 	add_int(o, "reload_failures", d->reload_failures);
 	add_int(o, "applies", d->applies);
