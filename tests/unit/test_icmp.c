@@ -263,6 +263,25 @@ static void test_errors_about_no_vip_flow_are_left_to_the_kernel(void **st)
 	expect_pass(&r, SHOAL_R_PASS_ICMP);
 }
 
+static void test_quote_with_extension_headers_is_left_to_the_kernel(void **st)
+{
+	static const __u8 dstopt[8] = { IPPROTO_TCP, 0, 1, 4, 0, 0, 0, 0 };
+	struct pkt_spec q = fx_tcp6(FX_VIP6, 443, CLIENT6, 40106, PKT_TCP_ACK);
+	struct fx_result r;
+	__u8 f[2048];
+	size_t n;
+
+	(void)st;
+	q.ip6_ext = dstopt;
+	q.ip6_ext_len = sizeof(dstopt);
+	q.ip6_ext_first = IPPROTO_DSTOPTS;
+	n = icmp_error("2001:db8:ff::fe", &q, 2, 0, 1280, 48 + 8, f);
+	table(dp, FX_B, NULL, 0);
+	run_raw(dp, f, n, &r);
+	/* Its ports sit past the extension header: the flow cannot be keyed from the quote. */
+	expect_pass(&r, SHOAL_R_PASS_ICMP);
+}
+
 static void test_cut_or_broken_quotes_are_dropped(void **st)
 {
 	struct pkt_spec q = reply4(CLIENT, 40104, FX_VIP4, 80, IPPROTO_TCP);
@@ -360,6 +379,7 @@ int main(void)
 		cmocka_unit_test(test_packet_too_big_goes_to_the_ipv6_flows_owner),
 		cmocka_unit_test(test_previous_owner_holding_the_flow_keeps_its_errors),
 		cmocka_unit_test(test_errors_about_no_vip_flow_are_left_to_the_kernel),
+		cmocka_unit_test(test_quote_with_extension_headers_is_left_to_the_kernel),
 		cmocka_unit_test(test_cut_or_broken_quotes_are_dropped),
 		cmocka_unit_test(test_an_error_forwarded_by_gue_carries_a_valid_outer_checksum),
 	};
