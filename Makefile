@@ -39,7 +39,7 @@ UNIT_COMMON := $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c))
 .PHONY: all deps test test-unit test-e2e bench demo clean install uninstall
 .DELETE_ON_ERROR:
 
-LAB_BINS := $(BUILD)/lab/shoal-stream $(BUILD)/lab/xdp_pass.bpf.o
+LAB_BINS := $(BUILD)/lab/shoal-stream $(BUILD)/lab/shoal-echo $(BUILD)/lab/xdp_pass.bpf.o
 
 DAEMON_SRCS := $(wildcard daemon/*.c)
 
@@ -80,6 +80,10 @@ $(BUILD)/shoald: $(DAEMON_SRCS) daemon/shoald.h $(BUILD)/libshoal.a $(LIB_HDRS) 
 	$(Q)$(CC) $(CFLAGS) -Idaemon $(DAEMON_SRCS) -o $@ $(BUILD)/libshoal.a $(LDLIBS) -lmicrohttpd -lpthread
 
 $(BUILD)/lab/shoal-stream: lab/stream.c | $(BUILD)/lab
+	$(call msg,CCLD,$@)
+	$(Q)$(CC) $(CFLAGS) $< -o $@
+
+$(BUILD)/lab/shoal-echo: lab/echo.c | $(BUILD)/lab
 	$(call msg,CCLD,$@)
 	$(Q)$(CC) $(CFLAGS) $< -o $@
 

@@ -29,7 +29,7 @@ lab_up 4 ecmp 2>&1 | sed 's/^/      /' || true
 [ "${PIPESTATUS[0]}" = 0 ] || fail "the lab did not come up"
 lab_layout_load
 lab_set_weight 3 200 || fail "setting weights failed"
-say "      VIP $LAB_VIP: nginx on :$LAB_HTTP_PORT answers with the node's name; socat echoes on :$LAB_STREAM_PORT"
+say "      VIP $LAB_VIP: nginx on :$LAB_HTTP_PORT answers with the node's name; shoal-echo echoes on :$LAB_STREAM_PORT"
 say "      weights: n1 100, n2 100, n3 200, n4 100 (n3 should get twice the others' share)"
 
 head_ "2000 HTTP requests from the client, each on a new connection"

@@ -8,7 +8,7 @@
 #
 # Every node has the VIPs (IPv4 and IPv6) on its loopback (ARP/ND suppressed),
 # shoald serving the cluster with the program attached natively to its uplink,
-# nginx answering with the node's name and a socat echo service for long-lived
+# nginx answering with the node's name and an echo service (lab/echo.c) for long-lived
 # connections. Replies go from the node straight to the router (direct server
 # return). Everything is dual stack; --ip chooses the family of the nodes' own
 # addresses, which shoal's heartbeats and GUE use. On the l2 fabric peers
@@ -29,6 +29,7 @@ LAB_BPF=$LAB_RUN/bpf
 SHOALCTL=${SHOALCTL:-$LAB_ROOT/build/shoalctl}
 SHOALD=${SHOALD:-$LAB_ROOT/build/shoald}
 LAB_STREAM=${LAB_STREAM:-$LAB_ROOT/build/lab/shoal-stream}
+LAB_ECHO=${LAB_ECHO:-$LAB_ROOT/build/lab/shoal-echo}
 LAB_XDP_PASS=${LAB_XDP_PASS:-$LAB_ROOT/build/lab/xdp_pass.bpf.o}
 
 NS_CLIENT=shl-client
@@ -183,7 +184,7 @@ http {
 EOF
 }
 
-lab_node_services() { # INDEX: nginx and the socat echo service
+lab_node_services() { # INDEX: nginx and the echo service
 	local i=$1 name dir
 	name=$(lab_node_name "$i")
 	dir=$LAB_RUN/$name
@@ -194,10 +195,9 @@ lab_node_services() { # INDEX: nginx and the socat echo service
 	ip netns exec "$(lab_node_ns "$i")" nginx -c "$dir/nginx.conf" </dev/null >/dev/null 2>&1 ||
 		return
 	# The stream service greets with the node's name, then echoes.
-	# One listener for both families (IPv4 arrives as mapped addresses).
-	ip netns exec "$(lab_node_ns "$i")" setsid socat -lf "$dir/socat.log" \
-		TCP6-LISTEN:$LAB_STREAM_PORT,ipv6only=0,fork,reuseaddr,backlog=1024 \
-		SYSTEM:"echo $name; exec cat" </dev/null >/dev/null 2>&1 &
+	# One listener, one process, both families (IPv4 arrives as mapped addresses).
+	ip netns exec "$(lab_node_ns "$i")" setsid "$LAB_ECHO" "$LAB_STREAM_PORT" "$name" \
+		</dev/null >>"$dir/echo.log" 2>&1 &
 	# Ready when both listen; bounded.
 	local n=0
 	until lab_node_exec "$i" ss -Hltn "sport = :$LAB_STREAM_PORT" | grep -q LISTEN &&
@@ -412,7 +412,7 @@ lab_check_tools() {
 	for t in ip ethtool nginx socat curl ss jq bpftool; do
 		command -v "$t" >/dev/null 2>&1 || missing="$missing $t"
 	done
-	for t in "$SHOALCTL" "$SHOALD" "$LAB_STREAM" "$LAB_XDP_PASS"; do
+	for t in "$SHOALCTL" "$SHOALD" "$LAB_STREAM" "$LAB_ECHO" "$LAB_XDP_PASS"; do
 		[ -e "$t" ] || missing="$missing $t"
 	done
 	[ -z "$missing" ] || { lab_die "missing:$missing (run: make deps && make)"; return 1; }
