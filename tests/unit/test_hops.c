@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * Invariant I3 on the real program: four data planes, one per node, pass
- * frames to each other the way the wire would (by destination MAC). With
- * consistent tables flows reach their owner; with tables that disagree in
- * every way a random generator can make them, no frame ever crosses more
- * than two cluster hops, none goes back to its sender, and every walk ends.
+ * frames to each other the way the wire would (by destination MAC, or for
+ * GUE by the outer destination address). With consistent tables flows reach
+ * their owner; with tables that disagree in every way a random generator can
+ * make them, no frame ever crosses more than two cluster hops, none goes back
+ * to its sender, and every walk ends - with L2 forwarding, with GUE, and with
+ * a cluster that mixes them.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,10 +22,14 @@
 
 #include "fixture.h"
 
-static struct shoal *node[FX_NODES + 1];
+enum { L2, GUE, MIXED, NMODES };
+static const char *const mode_name[] = { "l2", "gue", "mixed" };
+static struct shoal *nodes[NMODES][FX_NODES + 1];
+static struct shoal **node = nodes[L2];	/* the cluster under test */
 
 struct walk {
 	int hops;
+	int gue;		/* of them, in GUE */
 	__u16 end;		/* node that passed or dropped it */
 	__u32 action;
 	int reason;
@@ -40,6 +46,17 @@ static __u16 node_by_mac(const __u8 *mac)
 	return 0;
 }
 
+/* A GUE frame (IPv4 fabric): the node it is addressed to, and the hop it says. */
+static __u16 gue_target(const __u8 *f, __u32 len, int *hop)
+{
+	if (len < 14 + 20 + 8 + 24 || f[12] != 0x08 || f[13] != 0x00 || f[14 + 9] != IPPROTO_UDP ||
+	    (f[14 + 22] << 8 | f[14 + 23]) != SHOAL_GUE_PORT_DEFAULT)
+		return 0;
+	*hop = f[14 + 20 + 8 + 5] & 0xf;
+	/* Node N is 198.18.2.N (fx_node_addr). */
+	return f[14 + 16] == 198 && f[14 + 17] == 18 && f[14 + 18] == 2 ? f[14 + 19] : 0;
+}
+
 /* Follow one frame from `first` until some node passes or drops it. */
 static void walk(const struct pkt_spec *spec, __u16 first, struct walk *w)
 {
@@ -47,6 +64,7 @@ static void walk(const struct pkt_spec *spec, __u16 first, struct walk *w)
 	size_t len = pkt_build(spec, frame, sizeof(frame));
 	__u16 at = first, from = 0;
 	struct fx_result r;
+	int hop;
 
 	assert_true(len > 0);
 	memset(w, 0, sizeof(*w));
@@ -62,9 +80,15 @@ static void walk(const struct pkt_spec *spec, __u16 first, struct walk *w)
 		w->hops++;
 		/* The bound, and never straight back to who sent it. */
 		assert_true(w->hops <= SHOAL_MAX_HOPS);
-		assert_int_equal(r.out[9], w->hops);	/* source MAC names the hop */
 		from = at;
-		at = node_by_mac(r.out);
+		at = gue_target(r.out, r.out_len, &hop);
+		if (at) {
+			assert_int_equal(hop, w->hops);	/* the GUE header names the hop */
+			w->gue++;
+		} else {
+			assert_int_equal(r.out[9], w->hops);	/* source MAC names the hop */
+			at = node_by_mac(r.out);
+		}
 		assert_int_not_equal(at, 0);
 		assert_int_not_equal(at, from);
 		memcpy(frame, r.out, r.out_len);
@@ -127,13 +151,25 @@ static struct pkt_spec random_flow(void)
 	}
 }
 
+/* The mode's cluster model. */
+static void cluster_of(int mode, struct shoal_cluster *c)
+{
+	if (mode == GUE) {
+		fx_cluster_gue(c, 4);
+	} else {
+		fx_cluster(c);
+		if (mode == MIXED)
+			shoal_cluster_node_id(c, FX_C)->forwarding = SHOAL_FWD_GUE;
+	}
+}
+
 static void test_consistent_tables_deliver_new_flows_to_the_owner(void **st)
 {
 	struct shoal_cluster c;
-	int i, id;
+	int i, id, mode = *(int *)*st;
 
-	(void)st;
-	fx_cluster(&c);
+	node = nodes[mode];
+	cluster_of(mode, &c);
 	for (id = 1; id <= FX_NODES; id++) {
 		struct shoal_apply_opts o = { .self = (__u16)id };
 		char err[256];
@@ -163,10 +199,10 @@ static void test_consistent_tables_deliver_new_flows_to_the_owner(void **st)
 static void test_consistent_tables_in_transition_walk_the_chain(void **st)
 {
 	struct shoal_cluster c;
-	int i, id, second_chance = 0;
+	int i, id, second_chance = 0, mode = *(int *)*st;
 
-	(void)st;
-	fx_cluster(&c);
+	node = nodes[mode];
+	cluster_of(mode, &c);
 	shoal_cluster_node_id(&c, FX_B)->drained = true;
 	shoal_cluster_node_id(&c, FX_C)->drained = true;
 	for (id = 1; id <= FX_NODES; id++) {
@@ -195,9 +231,9 @@ static void test_consistent_tables_in_transition_walk_the_chain(void **st)
 
 static void test_disagreeing_tables_never_exceed_two_hops(void **st)
 {
-	int hist[SHOAL_MAX_HOPS + 1] = {}, round, i, id;
+	int hist[SHOAL_MAX_HOPS + 1] = {}, round, i, id, mode = *(int *)*st, gue = 0;
 
-	(void)st;
+	node = nodes[mode];
 	for (round = 0; round < 20; round++) {
 		for (id = 1; id <= FX_NODES; id++)
 			scramble(node[id]);
@@ -210,13 +246,16 @@ static void test_disagreeing_tables_never_exceed_two_hops(void **st)
 			walk(&p, first, &w);
 			assert_true(w.action == XDP_PASS || w.action == XDP_DROP);
 			hist[w.hops]++;
+			gue += w.gue;
 		}
 	}
 	/* The generator must have produced walks of every length, or it tested nothing. */
 	for (i = 0; i <= SHOAL_MAX_HOPS; i++)
 		assert_true(hist[i] > 0);
-	printf("# hops: 0=%d 1=%d 2=%d over %d walks\n", hist[0], hist[1], hist[2],
-	       hist[0] + hist[1] + hist[2]);
+	/* And GUE hops where the cluster uses GUE. */
+	assert_true(mode == L2 ? gue == 0 : gue > 0);
+	printf("# %s: hops 0=%d 1=%d 2=%d over %d walks, %d hops in GUE\n", mode_name[mode],
+	       hist[0], hist[1], hist[2], hist[0] + hist[1] + hist[2], gue);
 }
 
 /* Frames a peer says crossed one hop may take one more; ones that crossed two, none. */
@@ -225,6 +264,7 @@ static void test_peer_frames_respect_the_remaining_budget(void **st)
 	int i, id;
 
 	(void)st;
+	node = nodes[L2];
 	for (id = 1; id <= FX_NODES; id++)
 		scramble(node[id]);
 	for (i = 0; i < 500; i++) {
@@ -251,38 +291,49 @@ static void test_peer_frames_respect_the_remaining_budget(void **st)
 static int group_setup(void **st)
 {
 	struct shoal_cluster c;
-	int id;
+	int id, mode;
 
 	(void)st;
 	if (fx_enter())
 		return -1;
-	fx_cluster(&c);
-	for (id = 1; id <= FX_NODES; id++) {
-		node[id] = fx_dataplane((__u16)id);
-		if (!node[id])
-			return -1;
+	for (mode = 0; mode < NMODES; mode++) {
+		cluster_of(mode, &c);
+		for (id = 1; id <= FX_NODES; id++) {
+			nodes[mode][id] = fx_dataplane_model(&c, (__u16)id, NULL);
+			if (!nodes[mode][id])
+				return -1;
+		}
+		shoal_cluster_free(&c);
 	}
-	shoal_cluster_free(&c);
 	return 0;
 }
 
 static int group_teardown(void **st)
 {
-	int id;
+	int id, mode;
 
 	(void)st;
-	for (id = 1; id <= FX_NODES; id++)
-		shoal_close(node[id]);
+	for (mode = 0; mode < NMODES; mode++) {
+		for (id = 1; id <= FX_NODES; id++)
+			shoal_close(nodes[mode][id]);
+	}
 	return 0;
 }
 
 int main(void)
 {
+	static int l2 = L2, gue = GUE, mixed = MIXED;
+#define IN_MODE(f, m) { #f " (" #m ")", f, NULL, NULL, &m }
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_consistent_tables_deliver_new_flows_to_the_owner),
-		cmocka_unit_test(test_consistent_tables_in_transition_walk_the_chain),
-		cmocka_unit_test(test_disagreeing_tables_never_exceed_two_hops),
+		IN_MODE(test_consistent_tables_deliver_new_flows_to_the_owner, l2),
+		IN_MODE(test_consistent_tables_in_transition_walk_the_chain, l2),
+		IN_MODE(test_disagreeing_tables_never_exceed_two_hops, l2),
 		cmocka_unit_test(test_peer_frames_respect_the_remaining_budget),
+		IN_MODE(test_consistent_tables_deliver_new_flows_to_the_owner, gue),
+		IN_MODE(test_consistent_tables_in_transition_walk_the_chain, gue),
+		IN_MODE(test_disagreeing_tables_never_exceed_two_hops, gue),
+		IN_MODE(test_consistent_tables_deliver_new_flows_to_the_owner, mixed),
+		IN_MODE(test_disagreeing_tables_never_exceed_two_hops, mixed),
 	};
 
 	return cmocka_run_group_tests_name("hops", tests, group_setup, group_teardown);
