@@ -1847,16 +1847,21 @@ static int cmd_flow(int argc, char **argv)
 			json_object_object_add(x, "packet", json_object_new_string(probes[i].what));
 			json_object_object_add(x, "action", json_object_new_string(shoal_action_name(r.action)));
 			json_object_object_add(x, "reason", json_object_new_string(shoal_reason_name(t->reason)));
-			if (r.action == XDP_TX)
+			if (r.action == XDP_TX && t->reason != SHOAL_R_TX_TOO_BIG) {
 				json_object_object_add(x, "to", json_object_new_string(
 					node_name(&c, s, t->target, nb, sizeof(nb))));
+				json_object_object_add(x, "format", json_object_new_string(
+					t->flags & SHOAL_TRACE_F_GUE_OUT ? "gue" : "l2"));
+			}
 			json_object_object_add(x, "socket_lookup", json_object_new_boolean(
 				t->flags & SHOAL_TRACE_F_LOOKUP));
 			json_object_array_add(arr, x);
 		} else {
-			printf("%-22s %s%s%s  [%s: %s]\n", probes[i].what, shoal_action_name(r.action),
-			       r.action == XDP_TX ? " to " : "",
-			       r.action == XDP_TX ? node_name(&c, s, t->target, nb, sizeof(nb)) : "",
+			bool fwd = r.action == XDP_TX && t->reason != SHOAL_R_TX_TOO_BIG;
+
+			printf("%-22s %s%s%s%s  [%s: %s]\n", probes[i].what, shoal_action_name(r.action),
+			       fwd ? " to " : "", fwd ? node_name(&c, s, t->target, nb, sizeof(nb)) : "",
+			       fwd && (t->flags & SHOAL_TRACE_F_GUE_OUT) ? " in GUE" : "",
 			       shoal_reason_name(t->reason), shoal_reason_help(t->reason));
 		}
 		ret = EXIT_OK;
