@@ -15,6 +15,14 @@ e2e_spread 2000
 LAB_AF=6 e2e_spread 1000
 expect "peers forwarded to each other by GUE" test "$(e2e_counter tx_owner)" -gt 1000
 
+# shoalctl flow asks n1's program how a flow another node owns would go: in GUE.
+for p in $(seq 40000 40040); do
+	f=$(lab_shoalctl 1 -j flow tcp "$LAB_SRC_NET.1:$p" "$LAB_VIP:$LAB_HTTP_PORT")
+	[ "$(echo "$f" | jq -r '.owner != .this_node')" = true ] && break
+done
+expect "shoalctl flow shows another owner's flow forwarded to it in GUE" \
+	test "$(echo "$f" | jq -r '[.packets[] | select(.action == "TX") | .format] | unique | join(",")')" = gue
+
 # A capture on the router's link to n1 while traffic runs: every GUE packet's UDP
 # checksum is right, by tcpdump's own check of the bytes.
 lab_router timeout 15 tcpdump -i "$(lab_node_rdev 1)" -nn -vv -l -c 100 "udp port 7947" \
