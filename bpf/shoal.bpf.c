@@ -29,7 +29,7 @@ static __always_inline int classify(struct pkt *p, const struct shoal_conf *c, s
 	struct vip_query q;
 	struct shoal_vip *vip;
 	__u32 first;
-	int r, idx;
+	int r, idx, gue_ep;
 
 	/*
 	 * 1. Not a VIP: pass, having read the destination address and, most of
@@ -66,23 +66,26 @@ static __always_inline int classify(struct pkt *p, const struct shoal_conf *c, s
 		vip = vip_at(idx);
 	}
 
+	/*
+	 * A node's own address holds no VIP, only its GUE endpoint: until a packet
+	 * proves to be GUE (UDP to gue_port), it is the node's own traffic, passed
+	 * unjudged - fragments included (its resolver's answers may come so).
+	 */
+	gue_ep = vip->flags & SHOAL_VIP_F_GUE;
+
 	/* 2. A VIP address: the packet must be whole enough to key. */
 	r = p->family == 4 ? parse_ip4(p) : parse_ip6(p, c);
 	if (r >= 0)
-		return r;
-	/* A node's own address (its GUE endpoint) is a VIP for GUE's UDP port only. */
-	if ((vip->flags & SHOAL_VIP_F_GUE) && p->proto != IPPROTO_UDP)
+		return gue_ep ? SHOAL_R_PASS_NOT_VIP : r;
+	if (gue_ep && (p->proto != IPPROTO_UDP || p->frag))
 		return SHOAL_R_PASS_NOT_VIP;
 	if (p->frag) {
 		if (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP)
 			return SHOAL_R_PASS_NOT_VIP;
 		q.mode = VIP_Q_PROTO;
 		q.key = vip_key(0, p->proto, p->family);
-		idx = vip_probe(&q);
-		if (idx < 0)
+		if (vip_probe(&q) < 0)
 			return SHOAL_R_PASS_NOT_VIP;
-		if (vip_at(idx)->flags & SHOAL_VIP_F_GUE)
-			return SHOAL_R_DROP_GUE_BAD;
 		/* A TCP segment misdelivered draws a RST; a UDP datagram is served. */
 		return p->proto == IPPROTO_UDP ? SHOAL_R_PASS_FRAG_UDP : SHOAL_R_DROP_FRAG;
 	}
@@ -91,7 +94,7 @@ static __always_inline int classify(struct pkt *p, const struct shoal_conf *c, s
 	else
 		r = parse_l4(p);
 	if (r >= 0)
-		return r;
+		return gue_ep ? SHOAL_R_PASS_NOT_VIP : r;
 	q.key = vip_key(p->dport, p->proto, p->family);
 	if (!vip_addr_eq(vip, p) || vip_slot_key(vip) != q.key) {
 		q.mode = VIP_Q_PORT;

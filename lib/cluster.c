@@ -310,12 +310,13 @@ int shoal_cluster_check(const struct shoal_cluster *c, const char *file, char *e
 				return fail(&e, v->line, f,
 					    "an IPv6 VIP needs cluster.fabric_mtu of at least %u (1280 inside %u bytes of encapsulation)",
 					    SHOAL_IPV6_MIN_MTU + over, over);
+			/* A node's address is its own, and its GUE endpoint: never a VIP. */
 			for (j = 0; j < c->nnodes; j++) {
-				if (v->proto == IPPROTO_UDP && (!v->port || v->port == c->gue_port) &&
-				    shoal_addr_eq(&v->addr, &c->nodes[j].addr))
+				if (shoal_addr_eq(&v->addr, &c->nodes[j].addr))
 					return fail(&e, v->line, f,
-						    "is node '%s''s GUE endpoint (its address, UDP %u)",
-						    c->nodes[j].name, c->gue_port);
+						    "%s is node '%s''s own address, where it receives GUE; a VIP is an address every serving node has on its loopback",
+						    shoal_format_addr(&v->addr, (char[SHOAL_ADDRSTRLEN]){ 0 }),
+						    c->nodes[j].name);
 			}
 		}
 	}

@@ -1977,9 +1977,8 @@ static void test_gue_check_rules(void **st)
 	c.fabric_mtu = 1300;	/* fine for IPv4, not for the IPv6 VIPs */
 	expect_check_error(&c, "vips[4]: an IPv6 VIP needs cluster.fabric_mtu of at least 1332");
 	fx_cluster_gue(&c, 4);
-	shoal_parse_addr("198.18.2.2", &c.vips[1].addr);	/* udp/53 on node b's address */
-	c.vips[1].port = 0;
-	expect_check_error(&c, "vips[1]: is node 'b''s GUE endpoint");
+	shoal_parse_addr("198.18.2.2", &c.vips[0].addr);	/* tcp/80 on node b's address */
+	expect_check_error(&c, "vips[0]: 198.18.2.2 is node 'b''s own address, where it receives GUE");
 	fx_cluster_gue(&c, 6);
 	c.fabric_mtu = 640;	/* an IPv6 fabric costs 72 bytes */
 	expect_check_error(&c, "cluster.fabric_mtu: 640 leaves less than 576 bytes");
