@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * Reference XDP programs for bench/micro.c: an empty program, the trivial
- * forwarder every path is compared against, and the restore wrapper that
- * lets BPF_PROG_TEST_RUN repeat a path which rewrites its packet.
+ * forwarder every path is compared against, the restore wrapper that lets
+ * BPF_PROG_TEST_RUN repeat a path which rewrites its packet or moves its
+ * head, and the calibration target for paths that move the head, with a
+ * program that checks that calibration.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -14,10 +16,17 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define FLOOR_FRAME_MAX	128
 
 /*
- * Bytes of the frame to restore, 8 .. FLOOR_FRAME_MAX, set before load. Read
- * only, so the verifier knows the value and drops the copy's dead branches.
+ * Set before load; read only, so the verifier knows the values and drops the
+ * dead branches. bench/micro.c has the same struct.
+ *   frame_len: bytes of the frame to restore, 8 .. FLOOR_FRAME_MAX.
+ *   head_move: what the path under test passes to bpf_xdp_adjust_head() (-52
+ *              to encapsulate in IPv4 GUE, +52 to decapsulate), 0 if nothing;
+ *              only floor_move and floor_move_swap read it.
  */
-const volatile __u32 frame_len = 0;
+const volatile struct floor_conf {
+	__u32 frame_len;
+	__s32 head_move;
+} floor_conf = {};
 
 /* Target of the wrapper's one atomic operation; its value means nothing. */
 __u64 drain;
@@ -67,20 +76,37 @@ int floor_trivial(struct xdp_md *ctx)
 }
 
 /*
- * Copy the saved frame over the packet, then tail-call the program under
- * test, so that every repeat sees the original input and not the previous
- * repeat's output. Whole words first; the last, partial word is copied as
- * the overlapping 8 bytes that end the frame. XDP_ABORTED means the packet
- * is shorter than the saved frame, or the tail call did not happen.
+ * Put the head back where the input frame started, copy the saved frame over
+ * the packet, then tail-call the program under test, so that every repeat
+ * sees the original input and not the previous repeat's output.
+ *
+ * The head: the program under test may have moved it with
+ * bpf_xdp_adjust_head() (GUE encapsulation 52 bytes earlier, decapsulation
+ * 52 bytes later). It never moves the tail, so the packet's length tells how
+ * far the head is from the start of the input frame, and one call moves it
+ * back. On the first repeat, and for paths that leave the head alone, the
+ * length is frame_len and nothing is called.
+ *
+ * The copy: whole words first; the last, partial word is copied as the
+ * overlapping 8 bytes that end the frame.
+ *
+ * XDP_ABORTED means the head could not be moved back, the packet is shorter
+ * than the saved frame, or the tail call did not happen.
  */
 SEC("xdp")
 int floor_restore(struct xdp_md *ctx)
 {
-	void *data = (void *)(long)ctx->data;
-	void *end = (void *)(long)ctx->data_end;
-	__u32 zero = 0, len = frame_len, off;
+	__u32 zero = 0, len = floor_conf.frame_len, off;
+	void *data, *end;
+	__s32 delta;
 	__u64 *f;
 	__u32 i;
+
+	delta = (__s32)(ctx->data_end - ctx->data) - (__s32)len;
+	if (delta && bpf_xdp_adjust_head(ctx, delta))
+		return XDP_ABORTED;
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
 
 	f = bpf_map_lookup_elem(&frame, &zero);
 	if (!f)
@@ -115,4 +141,56 @@ int floor_restore(struct xdp_md *ctx)
 	__sync_fetch_and_add(&drain, 0);
 	bpf_tail_call(ctx, &target, 0);
 	return XDP_ABORTED;
+}
+
+/*
+ * The calibration target for a path that moves the head: it makes the one
+ * bpf_xdp_adjust_head() call the path makes, and nothing else. Through the
+ * wrapper it always finds the frame restored (length frame_len) and moves
+ * the head by head_move, as the path does, so the wrapper has the same work
+ * to undo on the next repeat as it has for the path. Run alone, it moves the
+ * head by head_move and back on alternate repeats: the head never drifts,
+ * every call succeeds, and each repeat costs one call, in one direction or
+ * the other. XDP_ABORTED means a call failed; the head then stays where it
+ * is and every later repeat fails too, so the last verdict shows it.
+ */
+SEC("xdp")
+int floor_move(struct xdp_md *ctx)
+{
+	__s32 move = floor_conf.head_move;
+
+	if (ctx->data_end - ctx->data != floor_conf.frame_len)
+		move = -move;
+	if (bpf_xdp_adjust_head(ctx, move))
+		return XDP_ABORTED;
+	return XDP_PASS;
+}
+
+/*
+ * A check on that calibration: floor_move, then the trivial program's MAC
+ * swap at wherever the head now is. Run alone, it alternates as floor_move
+ * does, so its cost is known directly; through the wrapper, less the
+ * overhead measured with floor_move, it must come out the same. It is to
+ * the GUE paths what the direct paths' "wrapped" figure is to the others.
+ */
+SEC("xdp")
+int floor_move_swap(struct xdp_md *ctx)
+{
+	__s32 move = floor_conf.head_move;
+	struct ethhdr *eth;
+	__u8 tmp[ETH_ALEN];
+	void *end;
+
+	if (ctx->data_end - ctx->data != floor_conf.frame_len)
+		move = -move;
+	if (bpf_xdp_adjust_head(ctx, move))
+		return XDP_ABORTED;
+	eth = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	if ((void *)(eth + 1) > end)
+		return XDP_ABORTED;
+	__builtin_memcpy(tmp, eth->h_dest, ETH_ALEN);
+	__builtin_memcpy(eth->h_dest, eth->h_source, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, tmp, ETH_ALEN);
+	return XDP_TX;
 }
