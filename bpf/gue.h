@@ -155,6 +155,8 @@ static __always_inline int inner_sum(const struct pkt *p, const struct verdict *
 /*
  * The outer IP, UDP and GUE headers at o, for node n, around an inner packet
  * of inner_len bytes. The caller has checked that o + the overhead fits.
+ * Checksums are summed from the values as they are built, not read back from
+ * the packet: a 32-bit load of what went out as 16-bit stores stalls.
  */
 static __always_inline void gue_write(void *o, const struct shoal_conf *c,
 				      const struct shoal_node *n, const struct verdict *v,
@@ -162,53 +164,58 @@ static __always_inline void gue_write(void *o, const struct shoal_conf *c,
 				      __be16 sport, __u64 isum, int isum_ok)
 {
 	__u32 ulen = sizeof(struct udphdr) + sizeof(struct shoal_gue) + inner_len, *w;
-	struct shoal_gue *g;
-	struct udphdr *uh;
+	__u32 g0, g1, g2, g3, g4, g5, u0, u1, saddr, daddr;
 	__u64 sum;
 	__u16 cs;
 
 	if (c->self_family == 4) {
-		struct iphdr *ip = o;
+		__u32 w0 = bpf_htonl(0x45000000 | (__u32)tos << 16 | (sizeof(struct iphdr) + ulen));
+		__u32 w1 = bpf_htonl(SHOAL_IP_DF), w2 = bpf_htonl(64 << 24 | IPPROTO_UDP << 16);
 
+		saddr = c->self_addr[0];
+		daddr = n->addr[0];
 		w = o;
-		w[0] = bpf_htonl(0x45000000 | (__u32)tos << 16 | (sizeof(*ip) + ulen));
-		w[1] = bpf_htonl(SHOAL_IP_DF);
-		w[2] = bpf_htonl(64 << 24 | IPPROTO_UDP << 16);
-		ip->saddr = c->self_addr[0];
-		ip->daddr = n->addr[0];
-		ip->check = ~csum_fold((__u64)w[0] + w[1] + w[2] + w[3] + w[4]);
-		uh = (void *)(ip + 1);
+		w[0] = w0;
+		w[1] = w1;
+		/* The checksum is bytes 2-3 of this word: its upper half on this little-endian target. */
+		w[2] = w2 | (__u32)(__u16)~csum_fold((__u64)w0 + w1 + w2 + saddr + daddr) << 16;
+		w[3] = saddr;
+		w[4] = daddr;
+		w += 5;
+		/* The pseudo-header's addresses. */
+		sum = (__u64)saddr + daddr;
 	} else {
-		struct ipv6hdr *ip6 = o;
-
 		w = o;
 		w[0] = bpf_htonl(6U << 28 | (__u32)tos << 20 | (v->bucket & 0xfffff));
 		w[1] = bpf_htonl(ulen << 16 | IPPROTO_UDP << 8 | 64);
-		__builtin_memcpy(&ip6->saddr, c->self_addr, 16);
-		__builtin_memcpy(&ip6->daddr, n->addr, 16);
-		uh = (void *)(ip6 + 1);
+		__builtin_memcpy(w + 2, c->self_addr, 16);
+		__builtin_memcpy(w + 6, n->addr, 16);
+		w += 10;
+		sum = csum_addr(c->self_addr, 6) + csum_addr(n->addr, 6);
 	}
-	uh->source = sport;
-	uh->dest = c->gue_port;
-	uh->len = bpf_htons(ulen);
-	uh->check = 0;
-	g = (void *)(uh + 1);
-	w = (void *)g;
-	w[0] = bpf_htonl(SHOAL_GUE_VHL << 24 |
-			 (inner_family == 4 ? IPPROTO_IPIP : IPPROTO_IPV6) << 16);
-	w[1] = bpf_htonl(SHOAL_GUE_MAGIC << 24 | (SHOAL_GUE_VERSION << 4 | hop) << 16 |
-			 c->self);
-	w[2] = bpf_htonl(v->bucket);
-	w[3] = bpf_htonl(c->pool_gen[v->pool & (SHOAL_MAX_POOLS - 1)]);
-	w[4] = bpf_htonl((__u32)v->chain[0] << 16 | v->chain[1]);
-	w[5] = bpf_htonl((__u32)v->chain[2] << 16);
+	/* UDP: ports, then length and a zero checksum, as two words. */
+	u0 = (__u32)sport | (__u32)c->gue_port << 16;
+	u1 = (__u32)bpf_htons(ulen);
+	w[0] = u0;
+	w[1] = u1;
+	g0 = bpf_htonl(SHOAL_GUE_VHL << 24 | (inner_family == 4 ? IPPROTO_IPIP : IPPROTO_IPV6) << 16);
+	g1 = bpf_htonl(SHOAL_GUE_MAGIC << 24 | (SHOAL_GUE_VERSION << 4 | hop) << 16 | c->self);
+	g2 = bpf_htonl(v->bucket);
+	g3 = bpf_htonl(c->pool_gen[v->pool & (SHOAL_MAX_POOLS - 1)]);
+	g4 = bpf_htonl((__u32)v->chain[0] << 16 | v->chain[1]);
+	g5 = bpf_htonl((__u32)v->chain[2] << 16);
+	w[2] = g0;
+	w[3] = g1;
+	w[4] = g2;
+	w[5] = g3;
+	w[6] = g4;
+	w[7] = g5;
 	if (!isum_ok)
 		return;
-	sum = csum_pseudo(c->self_addr, n->addr, c->self_family, IPPROTO_UDP, ulen) +
-	      ((__u32 *)uh)[0] + ((__u32 *)uh)[1] + (__u64)w[0] + w[1] + w[2] + w[3] + w[4] + w[5] +
-	      isum;
+	sum += bpf_htonl(IPPROTO_UDP) + bpf_htonl(ulen) + u0 + u1 + (__u64)g0 + g1 + g2 + g3 + g4 +
+	       g5 + isum;
 	cs = ~csum_fold(sum);
-	uh->check = cs ? cs : 0xffff;
+	((__u16 *)w)[3] = cs ? cs : 0xffff;
 }
 
 /* Length and traffic class of the inner IP packet. */
@@ -251,8 +258,8 @@ static __always_inline int gue_encap(struct xdp_md *ctx, struct pkt *p, const st
 				     struct verdict *v, const struct shoal_node *n, __u32 hop,
 				     int reason)
 {
-	__u32 l2len = v->l3off & SHOAL_L3_MASK, olen = gue_overhead(c), inner_len = 0;
-	__u64 l2[3], isum = 0;
+	__u32 l2len = v->l3off & SHOAL_L3_MASK, olen = gue_overhead(c), inner_len = 0, tag[2];
+	__u64 isum = 0;
 	__u8 tos = 0, family = p->family;
 	void *data, *end, *o;
 	int r, ok;
@@ -269,26 +276,27 @@ static __always_inline int gue_encap(struct xdp_md *ctx, struct pkt *p, const st
 	if (r >= 0)
 		return r;
 	ok = inner_sum(p, v, &isum) == 0;
-	if ((void *)p->eth + 24 > p->end || l2len < ETH_HLEN || l2len > 22)
+	/* VLAN tags (at most two) go along; the MACs and the ethertype are new. */
+	if ((void *)p->eth + 22 > p->end || l2len < ETH_HLEN || l2len > 22)
 		return SHOAL_R_DROP_BAD_IP;
-	l2[0] = ((__u64 *)p->eth)[0];
-	l2[1] = ((__u64 *)p->eth)[1];
-	l2[2] = ((__u64 *)p->eth)[2];
+	tag[0] = *(__u32 *)((void *)p->eth + 12);
+	tag[1] = *(__u32 *)((void *)p->eth + 16);
 
 	if (bpf_xdp_adjust_head(ctx, -(int)olen))
 		return SHOAL_R_DROP_NO_ROOM;
 	data = (void *)(long)ctx->data;
 	end = (void *)(long)ctx->data_end;
-	if (data + 24 > end)
+	if (data + 22 > end)
 		return SHOAL_R_DROP_NO_ROOM;
-	/* Bytes past the L2 header are overwritten by the outer headers below. */
-	((__u64 *)data)[0] = l2[0];
-	((__u64 *)data)[1] = l2[1];
-	((__u64 *)data)[2] = l2[2];
 	*(__u32 *)data = *(__u32 *)n->hop_mac;
 	*(__u16 *)(data + 4) = *(__u16 *)(n->hop_mac + 4);
 	*(__u16 *)(data + 6) = *(__u16 *)c->self_mac;
 	*(__u32 *)(data + 8) = *(__u32 *)(c->self_mac + 2);
+	if (l2len >= ETH_HLEN + 4) {
+		*(__u32 *)(data + 12) = tag[0];
+		if (l2len >= ETH_HLEN + 8)
+			*(__u32 *)(data + 16) = tag[1];
+	}
 	/* The ethertype's offset, opaque to the compiler, which would fold it into o + 2. */
 	l2len -= 2;
 	asm volatile("" : "+r"(l2len));
