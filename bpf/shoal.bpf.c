@@ -206,7 +206,7 @@ int shoal_xdp(struct xdp_md *ctx)
 	__u16 owner, sender;
 	__u8 proto;
 	void *tbl;
-	int reason;
+	int reason, r;
 
 	/* Metadata in front of the frame: a trace request (shoalctl flow). */
 	if ((void *)(long)ctx->data_meta < data)
@@ -249,9 +249,20 @@ int shoal_xdp(struct xdp_md *ctx)
 	if (vip->addr[0] != ip->daddr ||
 	    vip_slot_key(vip) != ((ports >> 16) | ((__u32)proto << 16) | (4U << 24)))
 		return shoal_slow(ctx);
-	/* This node's GUE endpoint: decapsulation is the general path's. */
-	if (vip->flags & SHOAL_VIP_F_GUE)
-		return shoal_slow(ctx);
+	/* This node's GUE endpoint: a peer's packet for this node, or the long way. */
+	if (vip->flags & SHOAL_VIP_F_GUE) {
+		__u32 inner_vip = 0;
+
+		if (proto != IPPROTO_UDP)
+			return shoal_slow(ctx);
+		reason = gue_decap_fast(ctx, &conf, &inner_vip);
+		if (reason < 0)
+			return shoal_slow(ctx);
+		r = gue_strip_fast(ctx, &conf);
+		if (r >= 0)
+			reason = r;
+		return done_vip(reason, len, inner_vip);
+	}
 	st |= (__u64)vip->id << 32;
 
 	/* 3. Which cluster hop is the frame on? */
@@ -316,20 +327,11 @@ int shoal_xdp(struct xdp_md *ctx)
 	sender = (__u16)(st >> 16);
 	reason = stable_reason(owner, conf.self, sender, (__u8)st, (st >> 8) & 1);
 	if (reason == SHOAL_R_TX_OWNER && (node_at(owner)->flags & SHOAL_NODE_F_GUE)) {
-		struct verdict v = {
-			.l3off = ETH_HLEN,
-			.l4off = ETH_HLEN + sizeof(struct iphdr),
-			.fl3off = ETH_HLEN,
-			.family = 4,
-			.proto = (__u8)st,
-			.pool = pool,
-			.hop_in = (st >> 9) & 1,
-			.sender = sender,
-			.target = owner,
-			.bucket = idx >= conf.m ? idx - conf.m : idx,
-		};
-
-		reason = gue_emit(ctx, &conf, &v, SHOAL_R_TX_OWNER);
+		reason = gue_encap_fast(ctx, &conf, owner, idx >= conf.m ? idx - conf.m : idx, pool,
+					((st >> 9) & 1) + 1, (__u8)st);
+		/* Too big for the fabric: the general path answers the sender. */
+		if (reason < 0)
+			return shoal_slow(ctx);
 	} else if (reason == SHOAL_R_TX_OWNER) {
 		struct pkt p = { .eth = data, .l3 = data + ETH_HLEN, .family = 4, .end = end };
 
