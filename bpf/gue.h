@@ -220,6 +220,16 @@ static __always_inline void gue_write(void *o, const struct shoal_conf *c,
 	((__u16 *)w)[3] = cs ? cs : 0xffff;
 }
 
+/* The outer frame's MACs: to the next hop toward node n, from this node's uplink. */
+static __always_inline void gue_macs(void *eth, const struct shoal_conf *c,
+				     const struct shoal_node *n)
+{
+	*(__u32 *)eth = *(__u32 *)n->hop_mac;
+	*(__u16 *)(eth + 4) = *(__u16 *)(n->hop_mac + 4);
+	*(__u16 *)(eth + 6) = *(__u16 *)c->self_mac;
+	*(__u32 *)(eth + 8) = *(__u32 *)(c->self_mac + 2);
+}
+
 /* Length and traffic class of the inner IP packet. */
 static __always_inline int inner_len_tos(const struct pkt *p, __u32 *len, __u8 *tos)
 {
@@ -290,10 +300,7 @@ static __always_inline int gue_encap(struct xdp_md *ctx, struct pkt *p, const st
 	end = (void *)(long)ctx->data_end;
 	if (data + 22 > end)
 		return SHOAL_R_DROP_NO_ROOM;
-	*(__u32 *)data = *(__u32 *)n->hop_mac;
-	*(__u16 *)(data + 4) = *(__u16 *)(n->hop_mac + 4);
-	*(__u16 *)(data + 6) = *(__u16 *)c->self_mac;
-	*(__u32 *)(data + 8) = *(__u32 *)(c->self_mac + 2);
+	gue_macs(data, c, n);
 	if (l2len >= ETH_HLEN + 4) {
 		*(__u32 *)(data + 12) = tag[0];
 		if (l2len >= ETH_HLEN + 8)
@@ -360,10 +367,7 @@ static __always_inline int gue_encap_fast(struct xdp_md *ctx, const struct shoal
 	end = (void *)(long)ctx->data_end;
 	if (data + ETH_HLEN + SHOAL_GUE_OVERHEAD6 > end)
 		return SHOAL_R_DROP_NO_ROOM;
-	*(__u32 *)data = *(__u32 *)n->hop_mac;
-	*(__u16 *)(data + 4) = *(__u16 *)(n->hop_mac + 4);
-	*(__u16 *)(data + 6) = *(__u16 *)c->self_mac;
-	*(__u32 *)(data + 8) = *(__u32 *)(c->self_mac + 2);
+	gue_macs(data, c, n);
 	*(__be16 *)(data + 12) = c->self_family == 4 ? bpf_htons(ETH_P_IP) : bpf_htons(ETH_P_IPV6);
 	gue_write(data + ETH_HLEN, c, n, hop, bucket, pool, 0, 0, inner_len, 4, tos,
 		  gue_sport(bucket), isum, ok);
@@ -498,10 +502,7 @@ static __always_inline int gue_rewrite(struct pkt *p, const struct shoal_conf *c
 	ok = inner_sum(p, v, &isum) == 0;
 	if ((void *)p->eth + ETH_HLEN > p->end || o + SHOAL_GUE_OVERHEAD6 > p->end)
 		return SHOAL_R_DROP_GUE_BAD;
-	*(__u32 *)p->eth = *(__u32 *)n->hop_mac;
-	*(__u16 *)((void *)p->eth + 4) = *(__u16 *)(n->hop_mac + 4);
-	*(__u16 *)((void *)p->eth + 6) = *(__u16 *)c->self_mac;
-	*(__u32 *)((void *)p->eth + 8) = *(__u32 *)(c->self_mac + 2);
+	gue_macs(p->eth, c, n);
 	gue_write(o, c, n, hop, v->bucket, v->pool, (__u32)v->chain[0] << 16 | v->chain[1],
 		  v->chain[2], inner_len, p->family, tos, v->osport, isum, ok);
 	v->flags |= SHOAL_TRACE_F_GUE_OUT;

@@ -20,6 +20,7 @@
 #include <linux/bpf.h>
 
 #include "fixture.h"
+#include "expect.h"
 #include "shoal/hash.h"
 
 static struct shoal *dp;		/* this node is A */
@@ -28,23 +29,6 @@ static int est6_client = -1, est6_server = -1;	/* FX_CLIENT6_LOCAL:40002 <-> VIP
 static int any_listener = -1;			/* VIP4_ANY:8080, for request socks and cookies */
 
 #define CLIENT "198.18.3.7"	/* a client with no socket anywhere */
-
-static void expect_reason(const struct fx_result *r, int reason)
-{
-	if (r->reason != reason)
-		fail_msg("reason: got %s, want %s", r->reason < 0 ? "(none or several)" :
-			 shoal_reason_name(r->reason), shoal_reason_name(reason));
-	assert_int_equal(r->moved, 1);
-	assert_int_equal(r->trace.reason, reason);
-}
-
-static void expect_pass(const struct fx_result *r, int reason)
-{
-	expect_reason(r, reason);
-	assert_int_equal(r->action, XDP_PASS);
-	assert_int_equal(r->out_len, r->in_len);
-	assert_memory_equal(r->out, r->in, r->in_len);
-}
 
 static void expect_drop(const struct fx_result *r, int reason)
 {

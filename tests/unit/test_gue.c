@@ -20,6 +20,7 @@
 #include <linux/bpf.h>
 
 #include "fixture.h"
+#include "expect.h"
 #include "shoal/hash.h"
 
 static struct shoal *dp4;	/* node A, GUE over IPv4 */
@@ -30,15 +31,6 @@ static int est_client = -1, est_server = -1;	/* FX_CLIENT_LOCAL:40001 <-> VIP4:8
 #define CLIENT	"198.18.3.7"
 #define CLIENT6	"2001:db8:ff::77"
 #define GUE_PORT SHOAL_GUE_PORT_DEFAULT
-
-static void expect_reason(const struct fx_result *r, int reason)
-{
-	if (r->reason != reason)
-		fail_msg("reason: got %s, want %s", r->reason < 0 ? "(none or several)" :
-			 shoal_reason_name(r->reason), shoal_reason_name(reason));
-	assert_int_equal(r->moved, 1);
-	assert_int_equal(r->trace.reason, reason);
-}
 
 static void expect_bytes(const struct fx_result *r, __u32 action, const __u8 *exp, size_t len)
 {

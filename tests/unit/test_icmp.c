@@ -20,6 +20,7 @@
 #include <linux/bpf.h>
 
 #include "fixture.h"
+#include "expect.h"
 
 static struct shoal *dp;	/* node A, L2 */
 static struct shoal *dpg;	/* node A, GUE over IPv4 */
@@ -28,23 +29,6 @@ static int est_client = -1, est_server = -1;	/* FX_CLIENT_LOCAL:40001 <-> VIP4:8
 #define CLIENT	"198.18.3.7"
 #define CLIENT6	"2001:db8:ff::77"
 #define ROUTER_ADDR "198.18.1.254"	/* some router on the path */
-
-static void expect_reason(const struct fx_result *r, int reason)
-{
-	if (r->reason != reason)
-		fail_msg("reason: got %s, want %s", r->reason < 0 ? "(none or several)" :
-			 shoal_reason_name(r->reason), shoal_reason_name(reason));
-	assert_int_equal(r->moved, 1);
-	assert_int_equal(r->trace.reason, reason);
-}
-
-static void expect_pass(const struct fx_result *r, int reason)
-{
-	expect_reason(r, reason);
-	assert_int_equal(r->action, XDP_PASS);
-	assert_int_equal(r->out_len, r->in_len);
-	assert_memory_equal(r->out, r->in, r->in_len);
-}
 
 static void expect_tx_l2(const struct fx_result *r, int reason, __u16 to)
 {
