@@ -59,7 +59,16 @@ $(BUILD)/shoal.skel.h: $(BUILD)/shoal.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name shoal_bpf > $@
 
-$(BUILD)/lib/%.o: lib/%.c $(LIB_HDRS) $(BUILD)/shoal.skel.h | $(BUILD)/lib
+# The same program keyed on the NIC's RX hash: loaded bound to the uplink (flow_hash: nic).
+$(BUILD)/shoal_nic.bpf.o: $(BPF_SRCS) $(BPF_HDRS) | $(BUILD)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -DSHOAL_RX_HASH=1 -c $< -o $@
+
+$(BUILD)/shoal_nic.skel.h: $(BUILD)/shoal_nic.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name shoal_nic_bpf > $@
+
+$(BUILD)/lib/%.o: lib/%.c $(LIB_HDRS) $(BUILD)/shoal.skel.h $(BUILD)/shoal_nic.skel.h | $(BUILD)/lib
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
@@ -132,6 +141,7 @@ install: all
 	$(Q)install -d -m 0700 $(DESTDIR)$(SYSCONFDIR)/shoal
 	$(Q)install -m 0755 $(BUILD)/shoald $(BUILD)/shoalctl $(DESTDIR)$(SBINDIR)/
 	$(Q)install -m 0644 $(BUILD)/shoal.bpf.o $(DESTDIR)$(LIBDIR)/shoal/shoal.bpf.o
+	$(Q)install -m 0644 $(BUILD)/shoal_nic.bpf.o $(DESTDIR)$(LIBDIR)/shoal/shoal_nic.bpf.o
 	$(Q)install -m 0644 docs/man/shoald.8 docs/man/shoalctl.8 $(DESTDIR)$(MANDIR)/man8/
 	$(Q)install -m 0644 docs/man/shoal.yaml.5 $(DESTDIR)$(MANDIR)/man5/
 	$(Q)sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
@@ -142,7 +152,8 @@ install: all
 
 uninstall:
 	$(Q)rm -f $(DESTDIR)$(SBINDIR)/shoald $(DESTDIR)$(SBINDIR)/shoalctl \
-		$(DESTDIR)$(LIBDIR)/shoal/shoal.bpf.o $(DESTDIR)$(MANDIR)/man8/shoald.8 \
+		$(DESTDIR)$(LIBDIR)/shoal/shoal.bpf.o $(DESTDIR)$(LIBDIR)/shoal/shoal_nic.bpf.o \
+		$(DESTDIR)$(MANDIR)/man8/shoald.8 \
 		$(DESTDIR)$(MANDIR)/man8/shoalctl.8 $(DESTDIR)$(MANDIR)/man5/shoal.yaml.5 \
 		$(DESTDIR)$(UNITDIR)/shoald.service $(DESTDIR)$(SYSCONFDIR)/shoal/shoal.yaml.sample
 	$(Q)rmdir $(DESTDIR)$(LIBDIR)/shoal 2>/dev/null || true

@@ -87,6 +87,14 @@ struct {
 	__type(value, struct shoal_counter);
 } stats SEC(".maps");
 
+/* Events beside the verdicts (enum shoal_event): only uncommon ones are counted. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SHOAL_E_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} events SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, SHOAL_MAX_VIPS);

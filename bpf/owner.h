@@ -7,6 +7,7 @@
 #include "gue.h"
 #include "maps.h"
 #include "parse.h"
+#include "rxhash.h"
 #include "verdict.h"
 #include "shoal/hash.h"
 
@@ -293,8 +294,25 @@ __noinline int decide_owner(struct xdp_md *ctx, const struct shoal_conf *c, stru
 	if (!tbl)
 		return SHOAL_R_PASS_NO_TABLE;
 	if (!v->has_bucket) {
-		__u64 hash = flow_hash(&p, c, v);
+		__u64 hash;
+		__u32 h;
 
+		/*
+		 * The first hop keys the bucket; GUE carries it on. In nic mode that
+		 * is the NIC's hash (or, in a trace, the one the caller names); an
+		 * ICMP error's flow is known only from its quote, in software.
+		 */
+		if (!v->hop_in && !v->icmp && v->rx_given) {
+			hash = (__u64)v->rx_hash << 32;
+			v->flags |= SHOAL_TRACE_F_RX_HASH;
+		} else if (SHOAL_RX_HASH && !v->hop_in && !v->icmp && nic_rx_hash(ctx, &h, 1)) {
+			hash = (__u64)h << 32;
+			v->flags |= SHOAL_TRACE_F_RX_HASH;
+		} else {
+			if (SHOAL_RX_HASH && v->icmp)
+				count_event(SHOAL_E_HASH_ICMP);
+			hash = flow_hash(&p, c, v);
+		}
 		v->hash = hash >> 32;
 		v->bucket = shoal_bucket_of(hash, c->m);
 	} else if (v->bucket >= c->m) {

@@ -171,6 +171,15 @@ __noinline int shoal_slow(struct xdp_md *ctx)
 	p.eth = (void *)(long)ctx->data;
 	p.end = (void *)(long)ctx->data_end;
 	len = (long)p.end - (long)p.eth;
+	{
+		struct shoal_trace *t = (void *)(long)ctx->data_meta;
+
+		if ((void *)(t + 1) <= (void *)p.eth && t->magic == SHOAL_TRACE_MAGIC) {
+			v.tracing = 1;
+			v.rx_given = (t->flags & SHOAL_TRACE_F_RX_HASH) != 0;
+			v.rx_hash = t->rx_hash;
+		}
+	}
 	reason = conf.self ? decide(ctx, &p, &conf, &v) : SHOAL_R_PASS_UNCONFIGURED;
 	/* A GUE packet passed up goes up decapsulated. */
 	if (v.encap && action_of(reason) == XDP_PASS) {
@@ -180,6 +189,41 @@ __noinline int shoal_slow(struct xdp_md *ctx)
 			reason = r;
 	}
 	return finish(ctx, &v, reason, len);
+}
+
+/*
+ * The fast path's bucket in transition, in a frame of its own (a global
+ * function): the verdict it hands decide_owner() would otherwise sit in the
+ * fast path's stack frame, beneath every call the general path makes. The
+ * bucket is the one the fast path found: no second hash, no second RX-hash read.
+ */
+__noinline int fast_transition(struct xdp_md *ctx, __u32 pool, __u32 ports, __u64 st,
+			       __u32 bucket)
+{
+	void *data, *end;
+	struct tcphdr *th;
+	struct verdict v = {
+		.l3off = ETH_HLEN,
+		.l4off = ETH_HLEN + sizeof(struct iphdr),
+		.fl3off = ETH_HLEN,
+		.family = 4,
+		.proto = (__u8)st,
+		.syn = (st >> 8) & 1,
+		.pool = (__u8)pool,
+		.sport = (__u16)ports,
+		.dport = (__u16)(ports >> 16),
+		.has_bucket = 1,
+		.bucket = bucket,
+	};
+
+	if (!ctx)
+		return SHOAL_R_PASS_SHORT;
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	th = data + ETH_HLEN + sizeof(struct iphdr);
+	if ((void *)(th + 1) <= end && (__u8)st == IPPROTO_TCP)
+		v.ack_only = (((__u8 *)th)[13] & (0x02 | 0x04 | 0x10)) == 0x10;
+	return emit_finish(ctx, &conf, &v, decide_owner(ctx, &conf, &v));
 }
 
 /*
@@ -282,9 +326,17 @@ int shoal_xdp(struct xdp_md *ctx)
 		st |= (1 << 9) | (id << 16);
 	}
 
-	/* 4. The bucket. */
-	idx = shoal_bucket_of(shoal_flow_hash4p(conf.key, ip->saddr, ip->daddr, ports, proto),
-			      conf.m);
+	/* 4. The bucket: keyed on the NIC's hash at the first hop in nic mode. */
+	{
+		__u32 h;
+		__u64 hash;
+
+		if (SHOAL_RX_HASH && !(st & (1 << 9)) && nic_rx_hash(ctx, &h, 1))
+			hash = (__u64)h << 32;
+		else
+			hash = shoal_flow_hash4p(conf.key, ip->saddr, ip->daddr, ports, proto);
+		idx = shoal_bucket_of(hash, conf.m);
+	}
 	pool = vip->pool & (SHOAL_MAX_POOLS - 1);
 	if (conf.pool_copy[pool] & 1)
 		idx += conf.m;
@@ -303,22 +355,7 @@ int shoal_xdp(struct xdp_md *ctx)
 	 * handed what was parsed here.
 	 */
 	if (b->prev[0]) {
-		struct verdict v = {
-			.l3off = ETH_HLEN,
-			.l4off = ETH_HLEN + sizeof(struct iphdr),
-			.fl3off = ETH_HLEN,
-			.family = 4,
-			.proto = (__u8)st,
-			.syn = (st >> 8) & 1,
-			.pool = pool,
-			.sport = (__u16)ports,
-			.dport = (__u16)(ports >> 16),
-		};
-		struct tcphdr *th = (void *)(ip + 1);
-
-		if ((void *)(th + 1) <= end && (__u8)st == IPPROTO_TCP)
-			v.ack_only = (((__u8 *)th)[13] & (0x02 | 0x04 | 0x10)) == 0x10;
-		reason = emit_finish(ctx, &conf, &v, decide_owner(ctx, &conf, &v));
+		reason = fast_transition(ctx, pool, ports, st, idx >= conf.m ? idx - conf.m : idx);
 		goto out;
 	}
 

@@ -32,6 +32,9 @@ struct verdict {
 	__u8 has_bucket;
 	__be16 osport;		/* GUE input: the outer UDP source port, kept when forwarding on */
 	__u16 chain_in[SHOAL_MAX_PREV];	/* GUE input: previous owners the sender had not asked */
+	__u8 tracing;		/* a trace request: count nothing */
+	__u8 rx_given;		/* the trace request names the NIC hash to assume */
+	__u32 rx_hash;
 	/* in and out */
 	__u8 hop_in;
 	__u8 flags;

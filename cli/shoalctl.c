@@ -539,12 +539,16 @@ static int cmd_apply(int argc, char **argv)
 	}
 
 	if (!s) {
-		ret = shoal_create(&s, pin_dir(), c.m);
+		char why[256];
+
+		ret = shoal_cluster_create(&s, pin_dir(), &c, dev, why, sizeof(why));
 		if (ret) {
 			ret = lib_error("create data plane", ret);
 			goto out;
 		}
 		created = true;
+		if (opt.verbose || c.flow_hash != SHOAL_FH_SOFTWARE)
+			printf("flows are keyed on %s\n", why);
 	}
 
 	ret = do_apply_model(s, &c, self, force, base_file ? &base : NULL, dev, mode);
@@ -998,6 +1002,19 @@ static int cmd_status(int argc, char **argv)
 		json_object_object_add(o, "nodes", json_object_new_int64((int64_t)c.nnodes));
 		json_object_object_add(o, "pools", json_object_new_int64((int64_t)c.npools));
 		json_object_object_add(o, "vips", json_object_new_int64((int64_t)c.nvips));
+		{
+			struct json_object *h = json_object_new_object(), *ev = json_object_new_object();
+			__u64 e[SHOAL_E_MAX] = { 0 };
+			int k;
+
+			shoal_events_read(s, e);
+			json_object_object_add(h, "source", json_object_new_string(
+				conf->flow_hash == SHOAL_HASH_NIC ? "nic" : "software"));
+			for (k = 0; k < SHOAL_E_MAX; k++)
+				json_object_object_add(ev, shoal_event_name(k), json_object_new_int64((int64_t)e[k]));
+			json_object_object_add(h, "fallbacks", ev);
+			json_object_object_add(o, "flow_hash", h);
+		}
 		if (conf->self_family) {
 			struct json_object *g = json_object_new_object();
 			struct shoal_addr sa = { .family = conf->self_family };
@@ -1025,6 +1042,18 @@ static int cmd_status(int argc, char **argv)
 		       conf->self);
 		printf("cluster   %zu nodes, %zu pools, %zu vips, M=%u, drain %s\n", c.nnodes,
 		       c.npools, c.nvips, conf->m, dur);
+		if (conf->flow_hash == SHOAL_HASH_NIC) {
+			__u64 e[SHOAL_E_MAX] = { 0 };
+			char ifn[IF_NAMESIZE] = "?";
+
+			shoal_events_read(s, e);
+			if_indextoname(conf->hash_ifindex, ifn);
+			printf("hash      the NIC's RX hash on %s; fallbacks to software: %llu without one, %llu not over the ports, %llu ICMP errors\n",
+			       ifn, (unsigned long long)e[SHOAL_E_HASH_NO_NIC],
+			       (unsigned long long)e[SHOAL_E_HASH_NOT_L4], (unsigned long long)e[SHOAL_E_HASH_ICMP]);
+		} else {
+			printf("hash      software (keyed 5-tuple hash)\n");
+		}
 		if (conf->self_family) {
 			struct shoal_addr sa = { .family = conf->self_family };
 			char sas[SHOAL_ADDRSTRLEN];
@@ -1690,12 +1719,15 @@ static int cmd_stats(int argc, char **argv)
 /* ---- flow ---- */
 
 static const char flow_help[] =
-	"Usage: shoalctl flow tcp|udp SRC:PORT DST:PORT [from NODE [hop 1|2]]\n"
+	"Usage: shoalctl flow tcp|udp SRC:PORT DST:PORT [from NODE [hop 1|2]] [rxhash HASH]\n"
 	"\n"
 	"Which node owns the flow, and what this node does with its packets: the\n"
 	"loaded program itself runs on synthesised frames (BPF_PROG_TEST_RUN), so\n"
 	"the answer is the data plane's, sockets on this host included. Counters\n"
-	"do not move. With from NODE, the frame is one NODE forwarded to us.\n";
+	"do not move. With from NODE, the frame is one NODE forwarded to us.\n"
+	"Where flows are keyed on the NIC's RX hash (flow_hash: nic), the bucket\n"
+	"depends on the hash the NIC gives the frame: name it with rxhash HASH\n"
+	"(hex or decimal); without it the answer is the software hash's.\n";
 
 struct probe {
 	const char *what;
@@ -1718,6 +1750,8 @@ static int cmd_flow(int argc, char **argv)
 	__u8 proto;
 	__u16 from = 0;
 	int hop = 1, nprobes, i, ret = EXIT_OK;
+	bool have_rx = false;
+	__u32 rx = 0;
 	char nb[40];
 
 	if (argc < 1 || is_help(argv[0])) {
@@ -1749,6 +1783,19 @@ static int cmd_flow(int argc, char **argv)
 				goto out;
 			}
 			from = n->id;
+		} else if (is_prefix(argv[i], "rxhash") && i + 1 < argc) {
+			char *e;
+			unsigned long long v;
+
+			i++;
+			errno = 0;
+			v = strtoull(argv[i], &e, 0);
+			if (errno || *e || !*argv[i] || v > 0xffffffffULL) {
+				ret = usage_error("rxhash: '%s' is not a 32-bit number", argv[i]);
+				goto out;
+			}
+			rx = (__u32)v;
+			have_rx = true;
 		} else if (is_prefix(argv[i], "hop") && i + 1 < argc) {
 			i++;
 			if (strcmp(argv[i], "1") && strcmp(argv[i], "2")) {
@@ -1797,7 +1844,7 @@ static int cmd_flow(int argc, char **argv)
 		spec.seq = 1;
 		spec.ack = probes[i].flags & PKT_TCP_ACK ? 1 : 0;
 		len = pkt_build(&spec, frame, sizeof(frame));
-		ret = shoal_run(s, frame, len, true, &r);
+		ret = shoal_run_hash(s, frame, len, true, have_rx ? &rx : NULL, &r);
 		if (ret) {
 			ret = lib_error("run program", ret);
 			goto out;
@@ -1825,6 +1872,8 @@ static int cmd_flow(int argc, char **argv)
 			if (top) {
 				json_object_object_add(top, "vip", json_object_new_string(as));
 				json_object_object_add(top, "bucket", json_object_new_int64(t->bucket));
+				json_object_object_add(top, "bucket_from", json_object_new_string(
+					t->flags & SHOAL_TRACE_F_RX_HASH ? "rx_hash" : "software"));
 				json_object_object_add(top, "owner", json_object_new_string(
 					node_name(&c, s, t->owner, nb, sizeof(nb))));
 				json_object_object_add(top, "owner_id", json_object_new_int(t->owner));
@@ -1833,7 +1882,11 @@ static int cmd_flow(int argc, char **argv)
 			} else {
 				printf("flow      %s %s -> %s\n", shoal_proto_name(proto), argv[1], argv[2]);
 				printf("vip       %s\n", as);
-				printf("bucket    %u of %u\n", t->bucket, shoal_m(s));
+				printf("bucket    %u of %u (%s)\n", t->bucket, shoal_m(s),
+				       t->flags & SHOAL_TRACE_F_RX_HASH ? "from the RX hash given" :
+				       shoal_conf(s)->flow_hash == SHOAL_HASH_NIC ?
+				       "software hash; the NIC's decides on the wire: give rxhash" :
+				       "software hash");
 				printf("owner     %s\n", node_name(&c, s, t->owner, nb, sizeof(nb)));
 				printf("this node %s\n", node_name(&c, s, shoal_conf(s)->self, nb, sizeof(nb)));
 				if (from)

@@ -78,6 +78,22 @@ void metrics_update(struct daemon *d)
 			    shoal_reason_name(r), (unsigned long long)c[r].bytes);
 	}
 
+	{
+		__u64 e[SHOAL_E_MAX];
+
+		help(&out, "shoal_flow_hash_nic", "gauge",
+		     "1 when first-hop buckets are keyed on the NIC's RX hash, 0 for the software hash.");
+		put(&out, "shoal_flow_hash_nic{node=\"%s\"} %d\n", node,
+		    shoal_conf(d->s)->flow_hash == SHOAL_HASH_NIC);
+		if (!shoal_events_read(d->s, e)) {
+			help(&out, "shoal_hash_fallbacks_total", "counter",
+			     "nic mode: first-hop packets keyed in software instead, by why.");
+			for (r = 0; r < SHOAL_E_MAX; r++)
+				put(&out, "shoal_hash_fallbacks_total{node=\"%s\",why=\"%s\"} %llu\n", node,
+				    shoal_event_name(r), (unsigned long long)e[r]);
+		}
+	}
+
 	/*
 	 * The exposition format wants each family's samples together: families
 	 * that come from one walk are gathered in their own buffers, then joined.

@@ -640,11 +640,14 @@ static int start(struct daemon *d)
 		}
 		dlog(2, "adopted the running data plane at %s (program %d)", d->pin, shoal_prog_id(d->s));
 	} else {
-		ret = shoal_create(&d->s, d->pin, d->cfg.m);
+		char why[256];
+
+		ret = shoal_cluster_create(&d->s, d->pin, &d->cfg, d->dev_name, why, sizeof(why));
 		if (ret) {
-			dlog(0, "cannot create the data plane at %s", d->pin);
+			dlog(0, "cannot create the data plane at %s (%s)", d->pin, why);
 			return 1;
 		}
+		dlog(2, "flows are keyed on %s", why);
 		d->fresh = true;
 		d->fresh_since = now_ns();
 		dlog(2, "no state at %s: joining, waiting to hear from peers", d->pin);

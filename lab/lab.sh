@@ -64,6 +64,7 @@ lab_die() { lab_log "error: $*"; return 1; }
 lab_layout_load() {
 	LAB_FABRIC=$(cat "$LAB_RUN/fabric" 2>/dev/null || echo l2)
 	LAB_IPV=$(cat "$LAB_RUN/ipv" 2>/dev/null || echo 4)
+	LAB_HASH=$(cat "$LAB_RUN/hash" 2>/dev/null || echo software)
 }
 lab_layout_load
 
@@ -291,6 +292,7 @@ cluster:
   buckets: 65537
   drain: 10m
   forwarding: $([ "$LAB_FABRIC" = l3 ] && echo gue || echo l2)
+  flow_hash: $LAB_HASH
 nodes:
 EOF
 	while read -r i w s; do
@@ -418,8 +420,8 @@ lab_check_tools() {
 	[ -z "$missing" ] || { lab_die "missing:$missing (run: make deps && make)"; return 1; }
 }
 
-lab_up() { # [NODES] [ecmp|resilient] [l2|l3] [4|6]
-	local n=${1:-4} mode=${2:-ecmp} fabric=${3:-l2} ipv=${4:-4} i s
+lab_up() { # [NODES] [ecmp|resilient] [l2|l3] [4|6] [software|nic|auto]
+	local n=${1:-4} mode=${2:-ecmp} fabric=${3:-l2} ipv=${4:-4} hash=${5:-software} i s
 	case "$n" in '' | *[!0-9]*) lab_die "nodes: '$n' is not a number"; return 1 ;; esac
 	[ "$n" -ge 2 ] && [ "$n" -le "$LAB_MAX_NODES" ] || {
 		lab_die "nodes: 2 to $LAB_MAX_NODES"
@@ -428,14 +430,17 @@ lab_up() { # [NODES] [ecmp|resilient] [l2|l3] [4|6]
 	case "$mode" in ecmp | resilient) ;; *) lab_die "nexthops: ecmp or resilient"; return 1 ;; esac
 	case "$fabric" in l2 | l3) ;; *) lab_die "fabric: l2 or l3"; return 1 ;; esac
 	case "$ipv" in 4 | 6) ;; *) lab_die "ip: 4 or 6"; return 1 ;; esac
+	case "$hash" in software | nic | auto) ;; *) lab_die "hash: software, nic or auto"; return 1 ;; esac
 	lab_check_tools || return
 	lab_down
 	mkdir -p "$LAB_RUN" && chmod 0700 "$LAB_RUN" || return
 	echo "$mode" >"$LAB_RUN/mode"
 	echo "$fabric" >"$LAB_RUN/fabric"
 	echo "$ipv" >"$LAB_RUN/ipv"
+	echo "$hash" >"$LAB_RUN/hash"
 	LAB_FABRIC=$fabric
 	LAB_IPV=$ipv
+	LAB_HASH=$hash
 	: >"$(lab_nodes_file)"
 	head -c 1048576 /dev/urandom >"$LAB_RUN/big" || return
 	lab_bpffs || { lab_down; return 1; }
@@ -713,10 +718,12 @@ lab_stream_stop() {
 lab_usage() {
 	cat <<EOF
 Usage: lab/lab.sh up [--nodes N] [--nexthops ecmp|resilient] [--fabric l2|l3] [--ip 4|6]
+                     [--hash software|nic|auto]
                                                          build the lab (N = 2..$LAB_MAX_NODES, default 4;
                                                          l2: one segment, L2 forwarding; l3: a subnet per
                                                          node, GUE forwarding; --ip: the nodes' own
-                                                         address family; VIPs are always dual stack)
+                                                         address family; VIPs are always dual stack;
+                                                         --hash: the flow key, nic needs l3)
        lab/lab.sh down                                          remove everything (idempotent)
        lab/lab.sh status                                        nodes and the router's route
        lab/lab.sh config                                        the cluster config the nodes run
@@ -731,7 +738,7 @@ lab_main() {
 	[ $# -gt 0 ] && shift
 	case "$cmd" in
 	up)
-		local n=4 mode=ecmp fabric=l2 ipv=4
+		local n=4 mode=ecmp fabric=l2 ipv=4 hash=software
 		while [ $# -gt 0 ]; do
 			[ $# -ge 2 ] || { lab_usage >&2; return 2; }
 			case "$1" in
@@ -739,10 +746,11 @@ lab_main() {
 			--nexthops) mode=$2; shift 2 ;;
 			--fabric) fabric=$2; shift 2 ;;
 			--ip) ipv=$2; shift 2 ;;
+			--hash) hash=$2; shift 2 ;;
 			*) lab_usage >&2; return 2 ;;
 			esac
 		done
-		lab_up "$n" "$mode" "$fabric" "$ipv"
+		lab_up "$n" "$mode" "$fabric" "$ipv" "$hash"
 		;;
 	down) lab_down ;;
 	status) lab_status ;;

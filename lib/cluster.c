@@ -12,6 +12,7 @@
 #include "cluster.h"
 #include "log.h"
 #include "maglev.h"
+#include "nic.h"
 #include "route.h"
 
 void shoal_cluster_init(struct shoal_cluster *c)
@@ -123,6 +124,22 @@ __u32 shoal_node_effective_weight(const struct shoal_node_cfg *n)
 bool shoal_node_gue(const struct shoal_cluster *c, const struct shoal_node_cfg *n)
 {
 	return (n->forwarding ? n->forwarding : c->forwarding) == SHOAL_FWD_GUE;
+}
+
+const char *shoal_cluster_nic_refusal(const struct shoal_cluster *c, char *buf, size_t len)
+{
+	size_t i;
+
+	buf[0] = '\0';
+	for (i = 0; i < c->nnodes; i++) {
+		if (!shoal_node_gue(c, &c->nodes[i])) {
+			snprintf(buf, len,
+				 "node '%s' is reached by L2, whose receiver hashes a forwarded frame again - and a forwarded frame brings no RX hash (veth gives none for XDP_TX'd frames) or another NIC's; with GUE to every node the bucket travels in the header (forwarding: gue)",
+				 c->nodes[i].name);
+			break;
+		}
+	}
+	return buf;
 }
 
 bool shoal_cluster_uses_gue(const struct shoal_cluster *c)
@@ -320,6 +337,12 @@ int shoal_cluster_check(const struct shoal_cluster *c, const char *file, char *e
 			}
 		}
 	}
+	if (c->flow_hash == SHOAL_FH_NIC) {
+		char why[200];
+
+		if (shoal_cluster_nic_refusal(c, why, sizeof(why))[0])
+			return fail(&e, 0, "cluster.flow_hash", "nic: %s", why);
+	}
 	if (c->fabric_mtu && (c->fabric_mtu < SHOAL_FABRIC_MTU_MIN || c->fabric_mtu > 65535))
 		return fail(&e, 0, "cluster.fabric_mtu", "%u is not an MTU (%u..65535)",
 			    c->fabric_mtu, SHOAL_FABRIC_MTU_MIN);
@@ -399,6 +422,7 @@ int shoal_cluster_read(struct shoal *s, struct shoal_cluster *c)
 	memcpy(c->mac_prefix, (const void *)conf->mac_prefix, 3);
 	if (conf->gue_port)
 		c->gue_port = ntohs(conf->gue_port);
+	c->flow_hash = conf->flow_hash == SHOAL_HASH_NIC ? SHOAL_FH_NIC : SHOAL_FH_SOFTWARE;
 	if (conf->self_family)
 		c->fabric_mtu = conf->gue_mtu + (conf->self_family == 6 ? SHOAL_GUE_OVERHEAD6 :
 						 SHOAL_GUE_OVERHEAD4);
@@ -774,6 +798,13 @@ int shoal_cluster_apply(struct shoal *s, const struct shoal_cluster *c,
 			   m);
 		goto out;
 	}
+	if ((c->flow_hash == SHOAL_FH_NIC && conf->flow_hash != SHOAL_HASH_NIC) ||
+	    (c->flow_hash == SHOAL_FH_SOFTWARE && conf->flow_hash == SHOAL_HASH_NIC)) {
+		err = fail(&e, 0, "cluster.flow_hash",
+			   "the running data plane keys flows on the %s hash; the program is loaded for one or the other, so this cannot change in place (detach, then apply)",
+			   conf->flow_hash == SHOAL_HASH_NIC ? "NIC's" : "software");
+		goto out;
+	}
 	if (configured && (conf->key[0] != c->seed[0] || conf->key[1] != c->seed[1]) && !o->force) {
 		err = fail(&e, 0, "cluster.seed",
 			   "differs from the running seed; a new seed remaps every flow and breaks connections (force to do it anyway)");
@@ -1120,4 +1151,40 @@ int shoal_nexthops_refresh(struct shoal *s, const char *dev, struct shoal_apply_
 out:
 	plan_free(p);
 	return err;
+}
+
+int shoal_cluster_create(struct shoal **out, const char *pin_dir, const struct shoal_cluster *c,
+			 const char *dev, char *why, size_t len)
+{
+	struct shoal_create_opts o = { .m = c->m, .flow_hash = SHOAL_HASH_SOFTWARE };
+	char refusal[200], probe[160] = "";
+	int ifindex = dev ? (int)if_nametoindex(dev) : 0, sup;
+
+	if (why && len)
+		why[0] = '\0';
+	if (c->flow_hash == SHOAL_FH_SOFTWARE) {
+		if (why)
+			snprintf(why, len, "software hash (flow_hash: software)");
+		return shoal_create_opts(out, pin_dir, &o);
+	}
+	shoal_cluster_nic_refusal(c, refusal, sizeof(refusal));
+	sup = ifindex ? shoal_nic_rx_hash_probe(ifindex, probe, sizeof(probe)) : 0;
+	if (!ifindex)
+		snprintf(probe, sizeof(probe), "no uplink named");
+	if (c->flow_hash == SHOAL_FH_NIC && sup <= 0) {
+		if (why)
+			snprintf(why, len, "flow_hash nic on %s: %s", dev ? dev : "?", probe);
+		return shoal_errmsg(-EOPNOTSUPP, "flow_hash nic on %s: %s", dev ? dev : "?", probe);
+	}
+	if (c->flow_hash == SHOAL_FH_AUTO && (refusal[0] || sup <= 0)) {
+		if (why)
+			snprintf(why, len, "software hash (flow_hash auto: %.*s)", 150,
+				 refusal[0] ? "not every node is reached by GUE" : probe);
+		return shoal_create_opts(out, pin_dir, &o);
+	}
+	o.flow_hash = SHOAL_HASH_NIC;
+	o.ifindex = ifindex;
+	if (why)
+		snprintf(why, len, "the NIC's RX hash on %s (%s)", dev, probe);
+	return shoal_create_opts(out, pin_dir, &o);
 }

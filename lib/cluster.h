@@ -85,6 +85,13 @@ struct shoal_daemon_cfg {
 #define SHOAL_RESTART_GRACE_DEFAULT_NS	(30ULL * 1000000000ULL)
 #define SHOAL_METRICS_DEFAULT		"127.0.0.1:9469"
 
+/* What first-hop buckets are keyed on. */
+enum shoal_flow_hash_cfg {
+	SHOAL_FH_SOFTWARE = 0,	/* shoal's keyed hash of the 5-tuple */
+	SHOAL_FH_NIC,		/* the NIC's RX hash (GUE to every node; the driver must hand it to XDP) */
+	SHOAL_FH_AUTO,		/* the NIC's where that is possible, else software */
+};
+
 #define SHOAL_FABRIC_MTU_MIN	576
 #define SHOAL_IPV6_MIN_MTU	1280
 
@@ -96,6 +103,7 @@ struct shoal_cluster {
 	enum shoal_forwarding forwarding;	/* L2 or GUE: nodes that do not say */
 	__u16 gue_port;
 	__u32 fabric_mtu;	/* 0: the uplink's MTU */
+	enum shoal_flow_hash_cfg flow_hash;
 	struct shoal_node_cfg *nodes;
 	size_t nnodes;
 	struct shoal_pool_cfg *pools;
@@ -218,6 +226,17 @@ struct shoal_apply_report {
 int shoal_cluster_apply(struct shoal *s, const struct shoal_cluster *c,
 			const struct shoal_apply_opts *o, struct shoal_apply_report *rep,
 			char *err, size_t len);
+
+/*
+ * Create the data plane for this config on the uplink dev: with flow_hash nic
+ * (or auto, where every node is reached by GUE and the driver hands XDP the RX
+ * hash) the program keys on the NIC's hash and is bound to dev. why says what
+ * was chosen and why (it may be NULL).
+ */
+int shoal_cluster_create(struct shoal **out, const char *pin_dir, const struct shoal_cluster *c,
+			 const char *dev, char *why, size_t len);
+/* Why the NIC's RX hash cannot key this cluster's flows ("" when it can). */
+const char *shoal_cluster_nic_refusal(const struct shoal_cluster *c, char *buf, size_t len);
 
 /*
  * Resolve again the next hops of the nodes reached by GUE (routes and

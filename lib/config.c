@@ -149,7 +149,8 @@ static int get_forwarding(struct pctx *p, const yaml_node_t *x, const char *fiel
 static int parse_cluster(struct pctx *p, const yaml_node_t *m, struct shoal_cluster *c)
 {
 	static const char *const keys[] = { "seed",	  "buckets",  "drain",	    "mac_prefix",
-					    "forwarding", "gue_port", "fabric_mtu", NULL };
+					    "forwarding", "gue_port", "fabric_mtu", "flow_hash",
+					    NULL };
 	unsigned long long v;
 	const yaml_node_t *x;
 	const char *s;
@@ -207,6 +208,18 @@ static int parse_cluster(struct pctx *p, const yaml_node_t *m, struct shoal_clus
 		if (!v)
 			return perr(p, x, "cluster.gue_port", "0 is not a port");
 		c->gue_port = (__u16)v;
+	}
+	if ((x = get(p, m, "flow_hash"))) {
+		if ((err = get_str(p, x, "cluster.flow_hash", &s)))
+			return err;
+		if (!strcmp(s, "software"))
+			c->flow_hash = SHOAL_FH_SOFTWARE;
+		else if (!strcmp(s, "nic"))
+			c->flow_hash = SHOAL_FH_NIC;
+		else if (!strcmp(s, "auto"))
+			c->flow_hash = SHOAL_FH_AUTO;
+		else
+			return perr(p, x, "cluster.flow_hash", "'%s': expected software, nic or auto", s);
 	}
 	if ((x = get(p, m, "fabric_mtu"))) {
 		if ((err = get_uint(p, x, "cluster.fabric_mtu", 65535, &v)))

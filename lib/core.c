@@ -20,23 +20,32 @@
 #include <linux/if_link.h>
 #include <linux/membarrier.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "log.h"
 #include "shoal.h"
 #include "shoal.skel.h"
+#include "shoal_nic.skel.h"
 
 #ifndef BPF_FS_MAGIC
 #define BPF_FS_MAGIC 0xcafe4a11
 #endif
 
-enum map_idx { M_CONF, M_NODES, M_VIPS, M_TABLES, M_POOLS, M_STATS, M_VIPSTATS, M_SYNC, M__NR };
+enum map_idx {
+	M_CONF, M_NODES, M_VIPS, M_TABLES, M_POOLS, M_STATS, M_VIPSTATS, M_SYNC, M_EVENTS, M__NR
+};
 
 static const char *const map_names[M__NR] = {
 	[M_CONF] = "conf",     [M_NODES] = "nodes", [M_VIPS] = "vips",
 	[M_TABLES] = "tables", [M_POOLS] = "pools", [M_STATS] = "stats",
-	[M_VIPSTATS] = "vipstats", [M_SYNC] = "sync",
+	[M_VIPSTATS] = "vipstats", [M_SYNC] = "sync", [M_EVENTS] = "events",
 };
+
+/* XDP programs bound to a device (for its RX metadata kfuncs), Linux 6.3+. */
+#ifndef BPF_F_XDP_DEV_BOUND_ONLY
+#define BPF_F_XDP_DEV_BOUND_ONLY (1U << 6)
+#endif
 
 struct inner {
 	int fd;
@@ -48,7 +57,8 @@ struct shoal {
 	char pin_dir[PATH_MAX];
 	bool pinned;
 	int fd[M__NR];
-	int prog_fd;
+	int prog_fd;		/* the attached program */
+	int trace_fd;		/* the one test runs use: prog_fd, or in nic mode an unbound copy */
 	int link_fd;		/* only when created unpinned, or attached by us */
 	int lock_fd;
 	int lock_depth;
@@ -63,6 +73,9 @@ struct shoal {
 	__u64 staged_pools;
 	bool staged_vips;
 };
+
+static int load_prog(struct shoal *s, const char *obj_path, bool nic, int ifindex, int *fd);
+static void repin(struct shoal *s, const char *name, int fd);
 
 static size_t page_round(size_t n)
 {
@@ -141,7 +154,7 @@ static void shoal_init_handle(struct shoal *s)
 		s->fd[i] = -1;
 	for (i = 0; i < SHOAL_MAX_POOLS; i++)
 		s->inner[i].fd = -1;
-	s->prog_fd = s->link_fd = s->lock_fd = s->sync_inner = -1;
+	s->prog_fd = s->trace_fd = s->link_fd = s->lock_fd = s->sync_inner = -1;
 	s->ncpus = libbpf_num_possible_cpus();
 }
 
@@ -178,11 +191,22 @@ static void conf_defaults(struct shoal *s, __u32 m)
 
 int shoal_create(struct shoal **out, const char *pin_dir, __u32 m)
 {
+	struct shoal_create_opts o = { .m = m };
+
+	return shoal_create_opts(out, pin_dir, &o);
+}
+
+int shoal_create_opts(struct shoal **out, const char *pin_dir, const struct shoal_create_opts *o)
+{
 	struct shoal_bpf *skel = NULL;
 	struct shoal *s;
 	char p[PATH_MAX];
 	int err, i, tmpl = -1;
+	__u32 m = o->m;
+	bool nic = o->flow_hash == SHOAL_HASH_NIC;
 
+	if (nic && o->ifindex <= 0)
+		return shoal_errmsg(-EINVAL, "the NIC's RX hash needs the uplink to bind the program to");
 	if (!m)
 		m = SHOAL_M_DEFAULT;
 	if (m > SHOAL_M_MAX)
@@ -243,6 +267,7 @@ int shoal_create(struct shoal **out, const char *pin_dir, __u32 m)
 			[M_VIPS] = skel->maps.data_vips,	[M_TABLES] = skel->maps.tables,
 			[M_POOLS] = skel->maps.pools,	[M_STATS] = skel->maps.stats,
 			[M_VIPSTATS] = skel->maps.vipstats, [M_SYNC] = skel->maps.sync,
+			[M_EVENTS] = skel->maps.events,
 		};
 
 		for (i = 0; i < M__NR; i++) {
@@ -253,15 +278,33 @@ int shoal_create(struct shoal **out, const char *pin_dir, __u32 m)
 			}
 		}
 	}
-	s->prog_fd = dup(bpf_program__fd(skel->progs.shoal_xdp));
-	if (s->prog_fd < 0) {
+	/*
+	 * The skeleton's program is bound to no device: in software mode it is the
+	 * one attached; in nic mode it serves test runs (flow, fixtures) and a
+	 * copy bound to the uplink is attached.
+	 */
+	s->trace_fd = dup(bpf_program__fd(skel->progs.shoal_xdp));
+	if (s->trace_fd < 0) {
 		err = -errno;
 		goto out;
+	}
+	if (nic) {
+		err = load_prog(s, NULL, true, o->ifindex, &s->prog_fd);
+		if (err)
+			goto out;
+	} else {
+		s->prog_fd = dup(s->trace_fd);
+		if (s->prog_fd < 0) {
+			err = -errno;
+			goto out;
+		}
 	}
 	err = map_mmaps(s);
 	if (err)
 		goto out;
 	conf_defaults(s, m);
+	s->conf->flow_hash = nic ? SHOAL_HASH_NIC : SHOAL_HASH_SOFTWARE;
+	s->conf->hash_ifindex = nic ? (__u32)o->ifindex : 0;
 	s->synced = true;
 
 	if (s->pinned) {
@@ -269,8 +312,11 @@ int shoal_create(struct shoal **out, const char *pin_dir, __u32 m)
 		err = pin_path(s, "prog", p, sizeof(p));
 		if (!err && bpf_obj_pin(s->prog_fd, p))
 			err = shoal_err(-errno, "pin %s", p);
+		if (!err && nic && !(err = pin_path(s, "prog_trace", p, sizeof(p))) &&
+		    bpf_obj_pin(s->trace_fd, p))
+			err = shoal_err(-errno, "pin %s", p);
 		if (err)
-			goto out;
+			goto unpin_prog;
 		for (i = M__NR - 1; i >= 0; i--) {
 			err = pin_path(s, map_names[i], p, sizeof(p));
 			if (!err && bpf_obj_pin(s->fd[i], p))
@@ -286,12 +332,15 @@ int shoal_create(struct shoal **out, const char *pin_dir, __u32 m)
 	return 0;
 
 unpin:
-	/* Only what this call pinned: maps above i, and prog. */
+	/* Only what this call pinned: maps above i, and the programs. */
 	for (i = i + 1; i < M__NR; i++) {
 		if (pin_path(s, map_names[i], p, sizeof(p)) == 0)
 			unlink(p);
 	}
+unpin_prog:
 	if (pin_path(s, "prog", p, sizeof(p)) == 0)
+		unlink(p);
+	if (pin_path(s, "prog_trace", p, sizeof(p)) == 0)
 		unlink(p);
 out:
 	shoal_bpf__destroy(skel);
@@ -315,6 +364,7 @@ static int check_maps(struct shoal *s)
 		[M_STATS] = { BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(struct shoal_counter), SHOAL_R_MAX },
 		[M_VIPSTATS] = { BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(struct shoal_counter), SHOAL_MAX_VIPS },
 		[M_SYNC] = { BPF_MAP_TYPE_ARRAY_OF_MAPS, sizeof(__u32), 1 },
+		[M_EVENTS] = { BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u64), SHOAL_E_MAX },
 	};
 	int i;
 
@@ -329,6 +379,27 @@ static int check_maps(struct shoal *s)
 			return shoal_errmsg(-EPROTO, "%s/%s does not have the layout this shoal expects (another version made it): detach it and apply again",
 					    s->pin_dir, map_names[i]);
 	}
+	return 0;
+}
+
+/* The program test runs use: pinned beside the attached one in nic mode, else that one. */
+static int open_trace(struct shoal *s)
+{
+	char p[PATH_MAX];
+	int fd;
+
+	if (pin_path(s, "prog_trace", p, sizeof(p)))
+		return -ENAMETOOLONG;
+	fd = bpf_obj_get(p);
+	if (fd < 0 && errno != ENOENT)
+		return shoal_err(-errno, "open %s", p);
+	if (fd < 0)
+		fd = dup(s->prog_fd);
+	if (fd < 0)
+		return -errno;
+	if (s->trace_fd >= 0)
+		close(s->trace_fd);
+	s->trace_fd = fd;
 	return 0;
 }
 
@@ -369,6 +440,9 @@ int shoal_open(struct shoal **out, const char *pin_dir)
 		err = shoal_err(-errno, "open %s", p);
 		goto out;
 	}
+	err = open_trace(s);
+	if (err)
+		goto out;
 	err = check_maps(s);
 	if (!err)
 		err = map_mmaps(s);
@@ -389,7 +463,7 @@ out:
 
 int shoal_purge(const char *pin_dir)
 {
-	static const char *const extra[] = { "link", "prog" };
+	static const char *const extra[] = { "link", "prog", "prog_trace" };
 	char p[PATH_MAX];
 	size_t i;
 	int fd;
@@ -448,6 +522,8 @@ void shoal_close(struct shoal *s)
 	}
 	if (s->prog_fd >= 0)
 		close(s->prog_fd);
+	if (s->trace_fd >= 0)
+		close(s->trace_fd);
 	if (s->link_fd >= 0)
 		close(s->link_fd);
 	if (s->lock_fd >= 0)
@@ -470,6 +546,8 @@ int shoal_destroy(struct shoal *s)
 			if (pin_path(s, map_names[i], p, sizeof(p)) == 0)
 				unlink(p);
 		}
+		if (pin_path(s, "prog_trace", p, sizeof(p)) == 0)
+			unlink(p);
 		if (pin_path(s, "prog", p, sizeof(p)) == 0)
 			unlink(p);
 		rmdir(s->pin_dir);
@@ -598,6 +676,20 @@ int shoal_attach(struct shoal *s, const char *ifname, enum shoal_xdp_mode mode)
 		if (s->pinned && pin_path(s, "link", p, sizeof(p)) == 0)
 			unlink(p);
 	}
+	/*
+	 * In nic mode the program is bound to one device. The uplink came back
+	 * with another index (or this is another uplink): bind a new copy to it.
+	 */
+	if (s->conf->flow_hash == SHOAL_HASH_NIC && s->conf->hash_ifindex != (__u32)ifindex) {
+		int err = load_prog(s, NULL, true, ifindex, &fd);
+
+		if (err)
+			return err;
+		close(s->prog_fd);
+		s->prog_fd = fd;
+		repin(s, "prog", fd);
+		s->conf->hash_ifindex = (__u32)ifindex;
+	}
 	opts.flags = mode == SHOAL_XDP_GENERIC ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
 	fd = bpf_link_create(s->prog_fd, ifindex, BPF_XDP, &opts);
 	if (fd < 0) {
@@ -647,7 +739,7 @@ int shoal_detach(struct shoal *s)
 static const char *const obj_map_names[M__NR] = {
 	[M_CONF] = ".data.conf", [M_NODES] = ".data.nodes", [M_VIPS] = ".data.vips",
 	[M_TABLES] = "tables",	  [M_POOLS] = "pools",	     [M_STATS] = "stats",
-	[M_VIPSTATS] = "vipstats", [M_SYNC] = "sync",
+	[M_VIPSTATS] = "vipstats", [M_SYNC] = "sync", [M_EVENTS] = "events",
 };
 
 /* Hand every map of `obj` the running map's fd; refuse any layout difference. */
@@ -680,17 +772,89 @@ static int reuse_maps(struct shoal *s, struct bpf_object *obj)
 	return 0;
 }
 
+/*
+ * Load shoal's program over the running maps: from obj_path, or the build
+ * built in (the NIC RX-hash build for nic), bound to ifindex when it is not 0.
+ * *fd gets the program.
+ */
+static int load_prog(struct shoal *s, const char *obj_path, bool nic, int ifindex, int *fd)
+{
+	struct shoal_nic_bpf *nskel = NULL;
+	struct shoal_bpf *skel = NULL;
+	struct bpf_object *obj = NULL;
+	struct bpf_program *prog;
+	int err;
+
+	*fd = -1;
+	if (obj_path) {
+		obj = bpf_object__open_file(obj_path, NULL);
+		if (!obj)
+			return shoal_err(-errno, "open %s", obj_path);
+	} else if (nic) {
+		nskel = shoal_nic_bpf__open();
+		if (!nskel)
+			return shoal_err(-errno, "open the built-in BPF object (RX hash)");
+		obj = nskel->obj;
+	} else {
+		skel = shoal_bpf__open();
+		if (!skel)
+			return shoal_err(-errno, "open the built-in BPF object");
+		obj = skel->obj;
+	}
+	err = reuse_maps(s, obj);
+	if (err)
+		goto out;
+	prog = bpf_object__find_program_by_name(obj, "shoal_xdp");
+	if (!prog) {
+		err = shoal_errmsg(-ENOENT, "the object has no program 'shoal_xdp'");
+		goto out;
+	}
+	if (ifindex) {
+		bpf_program__set_ifindex(prog, (__u32)ifindex);
+		bpf_program__set_flags(prog, bpf_program__flags(prog) | BPF_F_XDP_DEV_BOUND_ONLY);
+	}
+	err = bpf_object__load(obj);
+	if (err) {
+		if (ifindex)
+			err = shoal_err(err, "load the program bound to ifindex %d (RX-hash hints need Linux 6.3+)",
+					ifindex);
+		else
+			err = shoal_err(err, "load the program");
+		goto out;
+	}
+	*fd = dup(bpf_program__fd(prog));
+	if (*fd < 0)
+		err = -errno;
+out:
+	if (nskel)
+		shoal_nic_bpf__destroy(nskel);
+	else if (skel)
+		shoal_bpf__destroy(skel);
+	else
+		bpf_object__close(obj);
+	return err;
+}
+
+/* Pin fd at name, replacing what was there. */
+static void repin(struct shoal *s, const char *name, int fd)
+{
+	char p[PATH_MAX];
+
+	if (!s->pinned || pin_path(s, name, p, sizeof(p)))
+		return;
+	unlink(p);
+	if (bpf_obj_pin(fd, p))
+		shoal_warn("pin the new program at %s: %s", p, strerror(errno));
+}
+
 int shoal_upgrade(struct shoal *s, const char *obj_path, bool if_changed, __u32 *old_id,
 		  __u32 *new_id)
 {
 	__u8 old_tag[BPF_TAG_SIZE] = { 0 };
-	struct bpf_object *obj = NULL;
-	struct shoal_bpf *skel = NULL;
-	struct bpf_program *prog;
+	bool nic = s->conf->flow_hash == SHOAL_HASH_NIC;
 	struct bpf_prog_info info;
-	char p[PATH_MAX];
+	int err, fd = -1, tfd = -1, link;
 	__u32 len;
-	int err, fd, link;
 
 	*old_id = *new_id = 0;
 	err = shoal_lock(s);
@@ -702,71 +866,46 @@ int shoal_upgrade(struct shoal *s, const char *obj_path, bool if_changed, __u32 
 		*old_id = info.id;
 		memcpy(old_tag, info.tag, sizeof(old_tag));
 	}
-	if (obj_path) {
-		obj = bpf_object__open_file(obj_path, NULL);
-		if (!obj) {
-			err = shoal_err(-errno, "open %s", obj_path);
-			goto out;
-		}
-	} else {
-		skel = shoal_bpf__open();
-		if (!skel) {
-			err = shoal_err(-errno, "open the built-in BPF object");
-			goto out;
-		}
-		obj = skel->obj;
-	}
-	err = reuse_maps(s, obj);
+	/* The same mode as what runs: in nic mode, OBJECT is the RX-hash build, bound to the same device. */
+	err = load_prog(s, obj_path, nic, nic ? (int)s->conf->hash_ifindex : 0, &fd);
+	/* Traces run on the built-in software build: a bound program cannot be test-run. */
+	if (!err && nic)
+		err = load_prog(s, NULL, false, 0, &tfd);
 	if (err)
 		goto out;
-	err = bpf_object__load(obj);
-	if (err) {
-		err = shoal_err(err, "load the new program");
-		goto out;
-	}
-	prog = bpf_object__find_program_by_name(obj, "shoal_xdp");
-	if (!prog) {
-		err = shoal_errmsg(-ENOENT, "the new object has no program 'shoal_xdp'");
-		goto out;
-	}
 	memset(&info, 0, sizeof(info));
 	len = sizeof(info);
-	if (if_changed && *old_id &&
-	    bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len) == 0 &&
+	if (if_changed && *old_id && bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
 	    !memcmp(info.tag, old_tag, sizeof(old_tag))) {
 		*new_id = *old_id;	/* the same instructions: nothing to swap */
 		err = 0;
-		goto out;
-	}
-	fd = dup(bpf_program__fd(prog));
-	if (fd < 0) {
-		err = -errno;
 		goto out;
 	}
 	/* The swap: one syscall, the device never runs without a program. */
 	link = link_open(s);
 	if (link >= 0 && bpf_link_update(link, fd, NULL)) {
 		err = shoal_err(-errno, "swap the attached program");
-		close(fd);
 		goto out;
 	}
-	if (s->pinned && pin_path(s, "prog", p, sizeof(p)) == 0) {
-		unlink(p);
-		if (bpf_obj_pin(fd, p))
-			shoal_warn("pin the new program at %s: %s", p, strerror(errno));
-	}
+	repin(s, "prog", fd);
+	if (nic)
+		repin(s, "prog_trace", tfd);
 	close(s->prog_fd);
 	s->prog_fd = fd;
+	fd = -1;
+	close(s->trace_fd);
+	s->trace_fd = nic ? tfd : dup(s->prog_fd);
+	tfd = -1;
 	memset(&info, 0, sizeof(info));
 	len = sizeof(info);
-	if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
+	if (bpf_obj_get_info_by_fd(s->prog_fd, &info, &len) == 0)
 		*new_id = info.id;
 	err = 0;
 out:
-	if (skel)
-		shoal_bpf__destroy(skel);
-	else if (obj)
-		bpf_object__close(obj);
+	if (fd >= 0)
+		close(fd);
+	if (tfd >= 0)
+		close(tfd);
 	shoal_unlock(s);
 	return err;
 }
@@ -790,6 +929,7 @@ int shoal_prog_refresh(struct shoal *s)
 	}
 	close(s->prog_fd);
 	s->prog_fd = fd;
+	open_trace(s);
 	return 1;
 }
 
@@ -1134,6 +1274,27 @@ int shoal_stats_read(struct shoal *s, struct shoal_counter out[SHOAL_R_MAX])
 	return 0;
 }
 
+int shoal_events_read(struct shoal *s, __u64 out[SHOAL_E_MAX])
+{
+	__u64 *v = calloc((size_t)s->ncpus, sizeof(*v));
+	__u32 e;
+	int c;
+
+	if (!v)
+		return -ENOMEM;
+	for (e = 0; e < SHOAL_E_MAX; e++) {
+		out[e] = 0;
+		if (bpf_map_lookup_elem(s->fd[M_EVENTS], &e, v)) {
+			free(v);
+			return shoal_err(-errno, "read events");
+		}
+		for (c = 0; c < s->ncpus; c++)
+			out[e] += v[c];
+	}
+	free(v);
+	return 0;
+}
+
 int shoal_vipstats_read(struct shoal *s, __u16 id, struct shoal_counter *out)
 {
 	if (id >= SHOAL_MAX_VIPS)
@@ -1177,6 +1338,12 @@ int shoal_stats_clear(struct shoal *s)
 
 int shoal_run(struct shoal *s, const void *frame, size_t len, bool trace, struct shoal_run *r)
 {
+	return shoal_run_hash(s, frame, len, trace, NULL, r);
+}
+
+int shoal_run_hash(struct shoal *s, const void *frame, size_t len, bool trace,
+		   const __u32 *rx_hash, struct shoal_run *r)
+{
 	__u8 in[sizeof(struct shoal_trace) + sizeof(r->out)];
 	__u8 out[sizeof(in)];
 	struct xdp_md ctx = {};
@@ -1188,6 +1355,11 @@ int shoal_run(struct shoal *s, const void *frame, size_t len, bool trace, struct
 	memset(r, 0, sizeof(*r));
 	if (trace) {
 		struct shoal_trace t = { .magic = SHOAL_TRACE_MAGIC };
+
+		if (rx_hash) {
+			t.rx_hash = *rx_hash;
+			t.flags = SHOAL_TRACE_F_RX_HASH;
+		}
 
 		memcpy(in, &t, sizeof(t));
 		ctx.data = (__u32)meta;
@@ -1201,7 +1373,7 @@ int shoal_run(struct shoal *s, const void *frame, size_t len, bool trace, struct
 	o.data_out = out;
 	o.data_size_out = sizeof(out);
 	o.repeat = 1;
-	if (bpf_prog_test_run_opts(s->prog_fd, &o))
+	if (bpf_prog_test_run_opts(s->trace_fd, &o))
 		return shoal_err(-errno, "test run");
 	r->action = o.retval;
 	if (o.data_size_out < meta)

@@ -97,3 +97,20 @@ const char *shoal_action_name(__u32 action)
 	default: return "?";
 	}
 }
+
+static const struct reason_info events[SHOAL_E_MAX] = {
+	[SHOAL_E_HASH_NO_NIC] = { "hash_no_nic", "nic mode: no RX hash with the frame; hashed in software" },
+	[SHOAL_E_HASH_NOT_L4] = { "hash_not_l4",
+				  "nic mode: the RX hash left out the ports; hashed in software" },
+	[SHOAL_E_HASH_ICMP] = { "hash_icmp", "nic mode: an ICMP error, keyed by its quote in software" },
+};
+
+const char *shoal_event_name(int e)
+{
+	return e < 0 || e >= SHOAL_E_MAX ? "unknown" : events[e].name;
+}
+
+const char *shoal_event_help(int e)
+{
+	return e < 0 || e >= SHOAL_E_MAX ? "" : events[e].help;
+}

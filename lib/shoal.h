@@ -25,6 +25,12 @@ enum shoal_xdp_mode {
  * (tests, benchmarks).
  */
 int shoal_create(struct shoal **out, const char *pin_dir, __u32 m);
+struct shoal_create_opts {
+	__u32 m;		/* 0: SHOAL_M_DEFAULT */
+	__u8 flow_hash;		/* SHOAL_HASH_SOFTWARE, or SHOAL_HASH_NIC: */
+	int ifindex;		/* ... the program is bound to this device (the uplink) */
+};
+int shoal_create_opts(struct shoal **out, const char *pin_dir, const struct shoal_create_opts *o);
 int shoal_open(struct shoal **out, const char *pin_dir);
 void shoal_close(struct shoal *s);
 /* Detach, unpin everything and close. */
@@ -91,6 +97,9 @@ void shoal_stage_abort(struct shoal *s);
 /* Counters, summed over CPUs. */
 int shoal_stats_read(struct shoal *s, struct shoal_counter out[SHOAL_R_MAX]);
 int shoal_vipstats_read(struct shoal *s, __u16 id, struct shoal_counter *out);
+int shoal_events_read(struct shoal *s, __u64 out[SHOAL_E_MAX]);
+const char *shoal_event_name(int e);
+const char *shoal_event_help(int e);
 int shoal_vipstats_clear(struct shoal *s, __u16 id);
 int shoal_stats_clear(struct shoal *s);
 
@@ -102,6 +111,9 @@ struct shoal_run {
 	__u32 out_len;
 };
 int shoal_run(struct shoal *s, const void *frame, size_t len, bool trace, struct shoal_run *r);
+/* The same, traced, assuming the NIC gave the frame this RX hash (nic mode). */
+int shoal_run_hash(struct shoal *s, const void *frame, size_t len, bool trace,
+		   const __u32 *rx_hash, struct shoal_run *r);
 
 /* Reasons by name, for the CLI, metrics and tests. */
 const char *shoal_reason_name(int reason);

@@ -22,7 +22,7 @@
 #define SHOAL_M_MAX		4194301	/* largest prime below 2^22 */
 #define SHOAL_NAME_LEN		32
 /* Bump whenever a map's layout or meaning changes: pinned state of another ABI is refused. */
-#define SHOAL_ABI_VERSION	3
+#define SHOAL_ABI_VERSION	4
 #define SHOAL_MAX_VLAN		2
 #define SHOAL_MAX_EXTHDR	6	/* IPv6 extension headers walked before giving up */
 
@@ -145,7 +145,27 @@ struct shoal_conf {
 	__be16 gue_port;
 	__u16 gue_mtu;		/* fabric MTU less the encapsulation: larger inner packets do not fit */
 	__u32 pool_gen[SHOAL_MAX_POOLS];	/* low 32 bits of each pool's generation */
-	__u32 pad3;
+	/*
+	 * Userspace only: how the program was loaded. SHOAL_HASH_NIC: device-bound
+	 * to hash_ifindex, first-hop buckets from the NIC's RX hash.
+	 */
+	__u8  flow_hash;	/* SHOAL_HASH_* */
+	__u8  pad4[3];
+	__u32 hash_ifindex;
+};
+
+#define SHOAL_HASH_SOFTWARE	0
+#define SHOAL_HASH_NIC		1
+
+/*
+ * Events: counted beside the verdict reasons, not instead of one. Only the
+ * uncommon case is counted, so the common one costs nothing.
+ */
+enum shoal_event {
+	SHOAL_E_HASH_NO_NIC = 0,	/* nic mode: the frame brought no RX hash; software hash */
+	SHOAL_E_HASH_NOT_L4,		/* nic mode: the RX hash left out the ports; software hash */
+	SHOAL_E_HASH_ICMP,		/* nic mode: an ICMP error, keyed by its quote in software */
+	SHOAL_E_MAX
 };
 
 /*
@@ -226,6 +246,7 @@ struct shoal_counter {
 
 struct shoal_trace {
 	__u32 magic;
+	__u32 rx_hash;		/* in, with SHOAL_TRACE_F_RX_HASH: the NIC hash to assume */
 	__u16 reason;
 	__u8  hop_in;		/* 0 from outside, 1-2 from a peer */
 	__u8  flags;		/* SHOAL_TRACE_F_* */
@@ -245,15 +266,16 @@ struct shoal_trace {
 #define SHOAL_TRACE_F_GUE_IN	(1 << 3)	/* arrived GUE-encapsulated; bucket from its header */
 #define SHOAL_TRACE_F_GUE_OUT	(1 << 4)	/* forwarded GUE-encapsulated */
 #define SHOAL_TRACE_F_ICMP	(1 << 5)	/* an ICMP error, keyed by the flow it quotes */
+#define SHOAL_TRACE_F_RX_HASH	(1 << 6)	/* in: rx_hash holds the NIC's hash; out: it was used */
 
 #ifndef __bpf__
-_Static_assert(sizeof(struct shoal_conf) == 408, "shoal_conf layout");
+_Static_assert(sizeof(struct shoal_conf) == 416, "shoal_conf layout");
 _Static_assert(sizeof(struct shoal_node) == 80, "shoal_node layout");
 _Static_assert(sizeof(struct shoal_gue) == 24 && sizeof(struct shoal_gue) % 4 == 0,
 	       "GUE header: whole 32-bit words");
 _Static_assert(sizeof(struct shoal_bucket) == 24, "shoal_bucket layout");
 _Static_assert(sizeof(struct shoal_vip) == 32, "shoal_vip layout");
-_Static_assert(sizeof(struct shoal_trace) == 28, "shoal_trace layout");
+_Static_assert(sizeof(struct shoal_trace) == 32, "shoal_trace layout");
 _Static_assert(sizeof(struct shoal_trace) % 4 == 0 && sizeof(struct shoal_trace) <= 32,
 	       "XDP metadata must be a multiple of 4 and at most 32 bytes");
 _Static_assert((SHOAL_VIP_SLOTS & (SHOAL_VIP_SLOTS - 1)) == 0, "VIP slots power of two");
