@@ -1945,6 +1945,106 @@ static void cli_log(enum shoal_log_level level, const char *msg)
 	fprintf(stderr, "shoalctl: %s: %s\n", tag[level], msg);
 }
 
+/* ---- hash ---- */
+
+static const char hash_help[] =
+	"Usage: shoalctl hash check\n"
+	"\n"
+	"Do all nodes key flows alike? Where flows are keyed on the NIC's RX hash\n"
+	"(flow_hash: nic), every node's NIC must hash the same fields with the same\n"
+	"function and secret key, or nodes disagree on owners. shoald reads its\n"
+	"uplink's RSS settings (what ethtool -x and ethtool -n DEV rx-flow-hash show)\n"
+	"and tells its peers every 10 s - the key as a digest keyed by the cluster\n"
+	"seed, never the key. This compares this node's with each peer's.\n"
+	"Exit status: 0 all alike, 1 a difference or a peer not heard, 2 usage.\n";
+
+static const char *jget(struct json_object *o, const char *k)
+{
+	struct json_object *x;
+
+	if (!o || !json_object_object_get_ex(o, k, &x) || !x)
+		return "-";
+	return json_object_get_string(x);
+}
+
+static int cmd_hash(int argc, char **argv)
+{
+	static const char *const flows[] = { "tcp4", "udp4", "tcp6", "udp6" };
+	struct json_object *st, *dmn, *peers, *mine, *arr = NULL;	/* mine: this node's */
+	struct table tb;
+	size_t i, n;
+	int bad = 0, nic = 0, rss = 0, k;
+
+	if (argc < 1 || is_help(argv[0]) || !is_prefix(argv[0], "check")) {
+		fputs(hash_help, argc < 1 || !is_help(argv[0]) ? stderr : stdout);
+		return argc >= 1 && is_help(argv[0]) ? EXIT_OK : EXIT_USAGE;
+	}
+	st = daemon_call("status");
+	if (!st || !json_object_object_get_ex(st, "hash", &mine) ||
+	    !json_object_object_get_ex(st, "peers", &peers))
+		return error("shoald does not answer on its control socket: it tells the peers' settings");
+	dmn = st;
+	if (opt.json)
+		arr = json_object_new_array();
+	else
+		tbl_init(&tb, 8, "NODE", "HASH", "RSS FUNCTION", "KEY", "TCP4", "UDP4", "TCP6", "UDP6");
+	n = json_object_array_length(peers);
+	for (i = 0; i <= n; i++) {
+		struct json_object *p = i ? json_object_array_get_idx(peers, i - 1) : NULL, *h, *f = NULL;
+		char name[64], why[200] = "";
+
+		h = i ? NULL : mine;
+		if (p)
+			json_object_object_get_ex(p, "hash", &h);
+		snprintf(name, sizeof(name), "%s%s", i ? jget(p, "name") : jget(dmn, "node"), i ? "" : " *");
+		if (h)
+			json_object_object_get_ex(h, "fields", &f);
+		/* shoald compares (shoal_hash_info_diff); a peer it has not heard differs too. */
+		if (p && strcmp(jget(p, "hash_differs"), "-"))
+			snprintf(why, sizeof(why), "%s", jget(p, "hash_differs"));
+		if (h) {
+			nic += !strcmp(jget(h, "source"), "nic");
+			rss += !strcmp(jget(h, "rss"), "true");
+		}
+		bad += why[0] != '\0';
+		if (arr) {
+			struct json_object *x = json_object_new_object();
+
+			json_object_object_add(x, "node", json_object_new_string(i ? jget(p, "name") : jget(dmn, "node")));
+			json_object_object_add(x, "self", json_object_new_boolean(i == 0));
+			json_object_object_add(x, "hash", h ? json_object_get(h) : NULL);
+			json_object_object_add(x, "differs", why[0] ? json_object_new_string(why) : NULL);
+			json_object_array_add(arr, x);
+			continue;
+		}
+		tbl_row(&tb);
+		tbl_set(&tb, 0, "%s", name);
+		tbl_set(&tb, 1, "%s", h ? jget(h, "source") : "?");
+		tbl_set(&tb, 2, "%s", !h ? "?" : strcmp(jget(h, "rss"), "true") ? "none" : jget(h, "function"));
+		tbl_set(&tb, 3, "%.16s", h ? jget(h, "key_digest") : "?");
+		for (k = 0; k < 4; k++)
+			tbl_set(&tb, 4 + k, "%s", jget(f, flows[k]));
+		if (why[0])
+			fprintf(stderr, "%s: %s\n", i ? jget(p, "name") : jget(dmn, "node"), why);
+	}
+	if (arr) {
+		json_print(arr);
+	} else {
+		tbl_print(&tb);
+		if (bad)
+			printf("%d node%s key flows differently from this one: with flow_hash nic they would disagree on owners\n",
+			       bad, bad == 1 ? "" : "s");
+		else if (!rss)
+			printf("all %zu nodes alike; no NIC shows RSS settings (veth, say): the RX hash is then the kernel's own flow hash, the same only where nodes share one kernel\n",
+			       n + 1);
+		else
+			printf("all %zu nodes key flows alike%s\n", n + 1,
+			       nic ? "" : " (none keys on the NIC's hash now)");
+	}
+	json_object_put(st);
+	return bad ? EXIT_FAIL : EXIT_OK;
+}
+
 static const char main_help[] =
 	"Usage: shoalctl [OPTIONS] OBJECT COMMAND [ARGS]\n"
 	"\n"
@@ -1962,6 +2062,7 @@ static const char main_help[] =
 	"  flow tcp|udp SRC:PORT DST:PORT   who owns a flow, what this node does with it\n"
 	"  list [--stats|--rate]  VIPs and their nodes, in the spirit of ipvsadm -Ln\n"
 	"  upgrade [OBJECT]    swap in a new XDP program, keeping maps and counters\n"
+	"  hash check          do all nodes key flows alike (hash source, NIC RSS key, fields)\n"
 	"  help                this text; OBJECT help for each object\n"
 	"\n"
 	"Options:\n"
@@ -1986,11 +2087,11 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	static const char *const objects[] = { "apply", "detach", "status", "node", "vip",
-					       "table", "stats", "flow", "upgrade", "list", "help",
-					       NULL };
+					       "table", "stats", "flow", "upgrade", "list", "hash",
+					       "help", NULL };
 	int (*const handlers[])(int, char **) = { cmd_apply, cmd_detach, cmd_status, cmd_node,
 						  cmd_vip, cmd_table, cmd_stats, cmd_flow,
-						  cmd_upgrade, cmd_list, NULL };
+						  cmd_upgrade, cmd_list, cmd_hash, NULL };
 	int c, o;
 
 	opt.pin = getenv("SHOAL_PIN");
@@ -2037,7 +2138,7 @@ int main(int argc, char **argv)
 		return usage_error("'%s' is ambiguous", argv[optind]);
 	if (o < 0)
 		return usage_error("unknown object '%s'", argv[optind]);
-	if (o == 10) {
+	if (!strcmp(objects[o], "help")) {
 		fputs(main_help, stdout);
 		return EXIT_OK;
 	}

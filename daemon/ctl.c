@@ -82,6 +82,29 @@ static void add_hex(struct json_object *o, const char *k, __u64 v)
 	add_str(o, k, b);
 }
 
+/* How a node keys flows, as shoalctl hash check compares it. */
+static struct json_object *hash_json(const struct shoal_hash_info *h)
+{
+	struct json_object *x = json_object_new_object(), *f = json_object_new_object();
+	static const char *const flow[SHOAL_RSS_FLOWS] = { "tcp4", "udp4", "tcp6", "udp6" };
+	char b[16];
+	int k;
+
+	add_str(x, "source", h->mode == SHOAL_HASH_NIC ? "nic" : "software");
+	json_object_object_add(x, "rss", json_object_new_boolean(h->rss_ok));
+	if (h->rss_ok) {
+		add_str(x, "function", shoal_hfunc_name(h->hfunc));
+		add_int(x, "key_bytes", h->key_len);
+		add_hex(x, "key_digest", h->key_digest);
+		for (k = 0; k < SHOAL_RSS_FLOWS; k++)
+			add_str(f, flow[k], shoal_rxh_letters(h->fields[k], b));
+		json_object_object_add(x, "fields", f);
+	} else {
+		json_object_put(f);
+	}
+	return x;
+}
+
 struct json_object *ctl_status(struct daemon *d)
 {
 	struct json_object *o = json_object_new_object(), *peers = json_object_new_array();
@@ -113,6 +136,7 @@ struct json_object *ctl_status(struct daemon *d)
 	add_int(o, "heartbeats_sent", d->hb_sent);
 	add_int(o, "heartbeats_received", d->hb_received);
 	add_int(o, "heartbeats_rejected", d->hb_rejected);
+	json_object_object_add(o, "hash", hash_json(&d->hash));
 	for (i = 0; i < d->npeers; i++) {
 		const struct peer *p = &d->peers[i];
 		struct json_object *x = json_object_new_object();
@@ -132,6 +156,16 @@ struct json_object *ctl_status(struct daemon *d)
 		add_int(x, "hold_down_ms", (int64_t)(p->hold_ns / 1000000));
 		add_hex(x, "table_digest", p->table_digest);
 		add_hex(x, "model_digest", p->model_digest);
+		json_object_object_add(x, "hash", p->hash_at ? hash_json(&p->hash) : NULL);
+		{
+			char why[200];
+
+			if (!p->hash_at)
+				snprintf(why, sizeof(why), "no hash report heard yet");
+			else
+				shoal_hash_info_diff(&p->hash, &d->hash, why, sizeof(why));
+			add_str(x, "hash_differs", why[0] ? why : NULL);
+		}
 		json_object_array_add(peers, x);
 	}
 	json_object_object_add(o, "peers", peers);

@@ -47,6 +47,33 @@ struct heartbeat {
 
 _Static_assert(sizeof(struct heartbeat) == 48, "heartbeat layout");
 
+/*
+ * A hash report, every 10 s on the heartbeat port: how the sender keys
+ * flows, for `shoalctl hash check`. Its own message, not a heartbeat field,
+ * so that heartbeats keep their format; the RSS key goes as a digest keyed by
+ * the seed. Authenticated and replay-checked like heartbeats.
+ */
+#define HI_MAGIC	0x53484849U	/* "SHHI" */
+#define HI_VERSION	1
+
+struct hash_report {
+	__be32 magic;
+	__u8 version;
+	__u8 mode;
+	__be16 sender;
+	__be64 seq;		/* from the heartbeats' counter */
+	__u8 rss_ok;
+	__u8 hfunc;
+	__u8 key_len;
+	__u8 pad;
+	__be32 fields[SHOAL_RSS_FLOWS];
+	__u64 key_digest;
+	__u32 pad2;
+	__u64 mac;
+} __attribute__((packed));
+
+_Static_assert(sizeof(struct hash_report) == 56, "hash report layout");
+
 static const char *const state_name[] = { "unknown", "alive", "holding", "dead" };
 
 /*
@@ -316,6 +343,71 @@ static void send_heartbeats(struct daemon *d, __u8 extra)
 	}
 }
 
+void peers_send_hash(struct daemon *d)
+{
+	struct hash_report r = {
+		.magic = htonl(HI_MAGIC),
+		.version = HI_VERSION,
+		.mode = d->hash.mode,
+		.sender = htons(d->self),
+		.seq = htobe64(++d->hb_seq),
+		.rss_ok = d->hash.rss_ok,
+		.hfunc = d->hash.hfunc,
+		.key_len = d->hash.key_len,
+		.key_digest = d->hash.key_digest,
+	};
+	size_t i;
+	int k;
+
+	if (d->udp < 0 || d->retiring)
+		return;
+	for (k = 0; k < SHOAL_RSS_FLOWS; k++)
+		r.fields[k] = htonl(d->hash.fields[k]);
+	r.mac = shoal_siphash(d->cfg.seed, &r, offsetof(struct hash_report, mac));
+	for (i = 0; i < d->npeers; i++) {
+		struct sockaddr_storage ss;
+		socklen_t len;
+
+		if (!d->peers[i].addr.family)
+			continue;
+		len = to_sockaddr(&d->peers[i].addr, d->cfg.daemon.peer_port, &ss);
+		sendto(d->udp, &r, sizeof(r), 0, (void *)&ss, len);
+	}
+}
+
+/* A peer's hash report; 0 if it was one (taken or refused), -1 if it is no hash report. */
+static int hash_report_receive(struct daemon *d, const void *buf, ssize_t n,
+			       const struct sockaddr_storage *ss)
+{
+	struct hash_report r;
+	struct shoal_addr from;
+	struct peer *p;
+	int k;
+
+	if (n != sizeof(r))
+		return -1;
+	memcpy(&r, buf, sizeof(r));
+	if (ntohl(r.magic) != HI_MAGIC)
+		return -1;
+	if (r.version != HI_VERSION || !from_addr(ss, &from) || !(p = peer_by_id(d, ntohs(r.sender))) ||
+	    !shoal_addr_eq(&p->addr, &from) ||
+	    r.mac != shoal_siphash(d->cfg.seed, &r, offsetof(struct hash_report, mac)) ||
+	    be64toh(r.seq) <= p->hash_seq) {
+		d->hb_rejected++;
+		return 0;
+	}
+	p->hash_seq = be64toh(r.seq);
+	p->hash_at = now_ns();
+	p->hash.mode = r.mode;
+	p->hash.rss_ok = r.rss_ok;
+	p->hash.hfunc = r.hfunc;
+	p->hash.key_len = r.key_len;
+	p->hash.key_digest = r.key_digest;
+	for (k = 0; k < SHOAL_RSS_FLOWS; k++)
+		p->hash.fields[k] = ntohl(r.fields[k]);
+	return 0;
+}
+
 /* Tell peers the daemon stops while the data plane keeps serving (a restart). */
 void peers_goodbye(struct daemon *d)
 {
@@ -368,11 +460,14 @@ void peers_receive(struct daemon *d)
 		struct heartbeat hb;
 		struct shoal_addr from;
 		struct peer *p;
-		__u64 now;
-		ssize_t n = recvfrom(d->udp, &hb, sizeof(hb), 0, (void *)&ss, &sl);
+		__u64 now, buf[8];
+		ssize_t n = recvfrom(d->udp, buf, sizeof(buf), 0, (void *)&ss, &sl);
 
 		if (n < 0)
 			return;
+		if (hash_report_receive(d, buf, n, &ss) == 0)
+			continue;
+		memcpy(&hb, buf, sizeof(hb));
 		now = now_ns();
 		/* Only configured peers, from their own address, with the cluster's key. */
 		if (n != sizeof(hb) || ntohl(hb.magic) != HB_MAGIC || hb.version != HB_VERSION ||

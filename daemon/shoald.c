@@ -435,6 +435,14 @@ static void every_second(struct daemon *d, __u64 now)
 		d->table_digest = tables_digest(d);
 	if (shoal_prog_refresh(d->s) > 0)
 		dlog(2, "the program was upgraded (shoalctl upgrade): now %d", shoal_prog_id(d->s));
+	/* How this node keys flows, read and told every 10 s (the NIC's settings may change). */
+	if (d->have_cfg && d->hash_tick++ % 10 == 0) {
+		struct shoal_rss rss;
+
+		shoal_rss_read(d->dev_name, &rss);
+		shoal_hash_info_make(&rss, shoal_conf(d->s)->flow_hash, d->cfg.seed, &d->hash);
+		peers_send_hash(d);
+	}
 	/* GUE next hops: every 5 s, or every second while some are unknown. */
 	if (d->have_cfg && !d->fresh && shoal_cluster_uses_gue(&d->cfg) &&
 	    (d->nexthop_error[0] || ++d->nexthop_tick >= 5)) {

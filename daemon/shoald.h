@@ -9,6 +9,7 @@
 #include <linux/types.h>
 
 #include "cluster.h"
+#include "nic.h"
 #include "shoal.h"
 
 #define SHOALD_SOCKET_DEFAULT	"/run/shoal/shoald.sock"
@@ -43,6 +44,9 @@ struct peer {
 	__u64 echo_at;		/* its last echo reply: its data plane is up */
 	bool daemon_down;	/* silent past dead_after, data plane answering */
 	__u32 disagree;		/* heartbeats in a row with our model but another table */
+	struct shoal_hash_info hash;	/* how it keys flows, from its last hash report */
+	__u64 hash_seq;
+	__u64 hash_at;		/* when heard, 0 = never */
 };
 
 struct check {
@@ -104,6 +108,8 @@ struct daemon {
 	__u64 settle_at;		/* re-apply then: buckets were kept past a change */
 	char apply_error[512];
 	char nexthop_error[256];	/* GUE next hops not resolved at the last apply */
+	struct shoal_hash_info hash;	/* how this node keys flows (RSS read every 10 s) */
+	__u32 hash_tick;
 	__u32 nexthop_tick;
 	__u32 applies, table_syncs;
 	__u32 hb_sent, hb_received, hb_rejected;
@@ -144,6 +150,7 @@ bool peer_counts(const struct peer *p);
 void peers_free(struct daemon *d);
 void peers_goodbye(struct daemon *d);
 void peers_echo_receive(struct daemon *d);
+void peers_send_hash(struct daemon *d);
 
 /* ctl.c */
 int ctl_setup(struct daemon *d);

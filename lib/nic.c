@@ -19,6 +19,8 @@
 #include <linux/sockios.h>
 
 #include "nic.h"
+#include "shoal/abi.h"
+#include "siphash.h"
 
 /* From include/uapi/linux/netdev.h (Linux 6.6+; the build host's headers are older). */
 #define SHOAL_NETDEV_CMD_DEV_GET			1
@@ -189,5 +191,82 @@ int shoal_rss_read(const char *dev, struct shoal_rss *out)
 			out->fields[i] = (__u32)nfc.data;
 	}
 	out->ok = true;
+	return 0;
+}
+
+void shoal_hash_info_make(const struct shoal_rss *rss, __u8 mode, const __u64 seed[2],
+			  struct shoal_hash_info *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->mode = mode;
+	if (!rss || !rss->ok)
+		return;
+	out->rss_ok = 1;
+	out->hfunc = rss->hfunc;
+	out->key_len = (__u8)rss->key_len;
+	memcpy(out->fields, rss->fields, sizeof(out->fields));
+	out->key_digest = shoal_siphash(seed, rss->key, rss->key_len);
+}
+
+const char *shoal_rxh_letters(__u32 f, char buf[16])
+{
+	static const struct {
+		__u32 bit;
+		char c;
+	} l[] = { { RXH_L2DA, 'm' }, { RXH_VLAN, 'v' }, { RXH_L3_PROTO, 't' }, { RXH_IP_SRC, 's' },
+		  { RXH_IP_DST, 'd' }, { RXH_L4_B_0_1, 'f' }, { RXH_L4_B_2_3, 'n' } };
+	size_t i, n = 0;
+
+	for (i = 0; i < sizeof(l) / sizeof(l[0]); i++) {
+		if (f & l[i].bit)
+			buf[n++] = l[i].c;
+	}
+	buf[n] = '\0';
+	return n ? buf : "-";
+}
+
+const char *shoal_hfunc_name(__u8 h)
+{
+	/* The ETH_RSS_HASH_* bits, which the kernel keeps out of its UAPI headers. */
+	return h == 1 ? "toeplitz" : h == 2 ? "xor" : h == 4 ? "crc32" : h ? "other" : "-";
+}
+
+int shoal_hash_info_diff(const struct shoal_hash_info *a, const struct shoal_hash_info *b,
+			 char *why, size_t len)
+{
+	static const char *const flow[SHOAL_RSS_FLOWS] = { "tcp4", "udp4", "tcp6", "udp6" };
+	char x[16], y[16];
+	int i;
+
+	why[0] = '\0';
+	if (a->mode != b->mode) {
+		snprintf(why, len, "keys flows on the %s hash, this node on the %s",
+			 a->mode == SHOAL_HASH_NIC ? "NIC's" : "software",
+			 b->mode == SHOAL_HASH_NIC ? "NIC's" : "software");
+		return 1;
+	}
+	if (a->rss_ok != b->rss_ok) {
+		snprintf(why, len, "its NIC's RSS settings are %sreadable, this node's are %sreadable",
+			 a->rss_ok ? "" : "not ", b->rss_ok ? "" : "not ");
+		return 1;
+	}
+	if (!a->rss_ok)
+		return 0;
+	if (a->hfunc != b->hfunc) {
+		snprintf(why, len, "hash function %s, this node %s", shoal_hfunc_name(a->hfunc),
+			 shoal_hfunc_name(b->hfunc));
+		return 1;
+	}
+	if (a->key_len != b->key_len || a->key_digest != b->key_digest) {
+		snprintf(why, len, "another RSS key (%u bytes, this node's %u)", a->key_len, b->key_len);
+		return 1;
+	}
+	for (i = 0; i < SHOAL_RSS_FLOWS; i++) {
+		if (a->fields[i] != b->fields[i]) {
+			snprintf(why, len, "%s hashes fields %s, this node %s", flow[i],
+				 shoal_rxh_letters(a->fields[i], x), shoal_rxh_letters(b->fields[i], y));
+			return 1;
+		}
+	}
 	return 0;
 }

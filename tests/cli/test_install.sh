@@ -18,7 +18,8 @@ mode() { stat -c %a "$1"; }
 
 d="$tmp/root"
 check "make install succeeds" make -s -C "$root" install DESTDIR="$d" PREFIX=/usr
-for f in usr/sbin/shoald usr/sbin/shoalctl usr/lib/shoal/shoal.bpf.o usr/share/man/man8/shoald.8 \
+for f in usr/sbin/shoald usr/sbin/shoalctl usr/lib/shoal/shoal.bpf.o usr/lib/shoal/shoal_nic.bpf.o \
+	usr/share/man/man8/shoald.8 \
 	usr/share/man/man8/shoalctl.8 usr/share/man/man5/shoal.yaml.5 \
 	usr/lib/systemd/system/shoald.service etc/shoal/shoal.yaml.sample; do
 	check "installs /$f" test -s "$d/$f"

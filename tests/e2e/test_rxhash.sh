@@ -49,6 +49,14 @@ echo "# first-hop GUE packets from n1 checked: $checked; carried bucket equal to
 expect "the buckets on the wire came from the RX hash, not a rehash ($checked checked, $same equal)" \
 	test "$checked" -ge 10 -a "$same" = 0
 
+# Every node tells how it keys flows; all alike here (veth has no RSS settings: the
+# hash is the one kernel's flow hash for every node).
+sleep 1
+hc=$(lab_shoalctl 1 hash check)
+echo "$hc" | sed 's/^/# /'
+hash_alike() { lab_shoalctl 1 hash check >/dev/null && [ "$(lab_shoalctl 1 -j hash check | jq 'length')" = 4 ]; }
+expect "shoalctl hash check finds all 4 nodes keying flows alike" hash_alike
+
 e2e_continuity 200
 fb=0
 for i in $(lab_all_nodes); do

@@ -1962,6 +1962,34 @@ static void test_gue_needs_one_address_family(void **st)
 		      "nodes[1].address", "one family");
 }
 
+static void test_flow_hash_parses_and_defaults_to_software(void **st)
+{
+	struct shoal_cluster c;
+
+	(void)st;
+	expect_accept(HEAD NODES "vips:\n" VIP_80, &c);
+	assert_int_equal(c.flow_hash, SHOAL_FH_SOFTWARE);
+	shoal_cluster_free(&c);
+	expect_accept("cluster:\n  seed: " SEED "\n  flow_hash: auto\n" NODES, &c);
+	assert_int_equal(c.flow_hash, SHOAL_FH_AUTO);
+	shoal_cluster_free(&c);
+	expect_accept("cluster:\n  seed: " SEED "\n  forwarding: gue\n  flow_hash: nic\n" NODES, &c);
+	assert_int_equal(c.flow_hash, SHOAL_FH_NIC);
+	shoal_cluster_free(&c);
+	expect_reject(HEAD "  flow_hash: toeplitz " MARK "\n" NODES, "cluster.flow_hash",
+		      "expected software, nic or auto");
+}
+
+static void test_flow_hash_nic_with_l2_is_refused_saying_why(void **st)
+{
+	struct shoal_cluster c;
+
+	(void)st;
+	fx_cluster(&c);
+	c.flow_hash = SHOAL_FH_NIC;
+	expect_check_error(&c, "cluster.flow_hash: nic: node 'a' is reached by L2, whose receiver hashes a forwarded frame again");
+}
+
 static void test_gue_check_rules(void **st)
 {
 	struct shoal_cluster c;
@@ -2561,6 +2589,8 @@ int main(void)
 		cmocka_unit_test(test_gue_needs_every_node_address),
 		cmocka_unit_test(test_gue_needs_one_address_family),
 		cmocka_unit_test(test_gue_check_rules),
+		cmocka_unit_test(test_flow_hash_parses_and_defaults_to_software),
+		cmocka_unit_test(test_flow_hash_nic_with_l2_is_refused_saying_why),
 		cmocka_unit_test(test_check_accepts_valid_model),
 		cmocka_unit_test(test_check_message_has_no_file_prefix),
 		cmocka_unit_test(test_check_message_without_line_names_file_only),
