@@ -115,14 +115,23 @@ $(BUILD)/bench/%.bpf.o: bench/%.bpf.c $(BPF_HDRS) | $(BUILD)/bench
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-$(BUILD)/bench/micro: bench/micro.c $(BUILD)/libshoal.a $(BUILD)/bench/floor.bpf.o tests/unit/fixture.c | $(BUILD)/bench
+BENCH_COMMON := bench/common.c bench/common.h tests/unit/fixture.c
+
+$(BUILD)/bench/micro: bench/micro.c $(BENCH_COMMON) $(BUILD)/libshoal.a $(BUILD)/bench/floor.bpf.o | $(BUILD)/bench
 	$(call msg,CCLD,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests/unit -DFLOOR_OBJ='"$(abspath $(BUILD)/bench/floor.bpf.o)"' \
-		$< tests/unit/fixture.c -o $@ $(BUILD)/libshoal.a $(LDLIBS) -lm
+		$< bench/common.c tests/unit/fixture.c -o $@ $(BUILD)/libshoal.a $(LDLIBS) -lm
 
+$(BUILD)/bench/live: bench/live.c $(BENCH_COMMON) $(BUILD)/libshoal.a $(BUILD)/bench/floor.bpf.o | $(BUILD)/bench
+	$(call msg,CCLD,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/unit -DFLOOR_OBJ='"$(abspath $(BUILD)/bench/floor.bpf.o)"' \
+		$< bench/common.c tests/unit/fixture.c -o $@ $(BUILD)/libshoal.a $(LDLIBS) -lm
+
+# Both: the test-run micro-benchmark, then the live veth path (flow hash sources).
 bench: deps
-	$(Q)$(MAKE) --no-print-directory $(BUILD)/bench/micro
+	$(Q)$(MAKE) --no-print-directory $(BUILD)/bench/micro $(BUILD)/bench/live
 	$(Q)$(BUILD)/bench/micro $(BUILD)/bench/micro.json
+	$(Q)$(BUILD)/bench/live $(BUILD)/bench/live.json
 
 # The README's main command: installs what is missing, builds, runs the demo cluster.
 demo: deps

@@ -4,10 +4,17 @@
  * forwarder every path is compared against, the restore wrapper that lets
  * BPF_PROG_TEST_RUN repeat a path which rewrites its packet or moves its
  * head, and the calibration target for paths that move the head, with a
- * program that checks that calibration.
+ * program that checks that calibration; and for bench/live.c, the sink at
+ * the far end of the veth that counts and drops what the program under test
+ * sent back, and the tc program that gives its frames an skb hash before
+ * they cross the veth, as a NIC's descriptor would.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -193,4 +200,78 @@ int floor_move_swap(struct xdp_md *ctx)
 	__builtin_memcpy(eth->h_dest, eth->h_source, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, tmp, ETH_ALEN);
 	return XDP_TX;
+}
+
+/*
+ * floor_sink's counts: [0] the IPv4 frames (the bench sends nothing else; the
+ * kernel's own IPv6 chatter on the link is left out), [1] those that are UDP
+ * (GUE, here).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, __u64);
+} sunk SEC(".maps");
+
+/*
+ * The far end of bench/live.c's veth: XDP_TX on a veth delivers only to a
+ * peer with an XDP program, and this one counts what arrives and drops it,
+ * so that the kernel's stack costs nothing on the way back.
+ */
+SEC("xdp")
+int floor_sink(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *ip = (void *)(eth + 1);
+	__u32 k = 0;
+	__u64 *n;
+
+	if ((void *)(ip + 1) > end || eth->h_proto != bpf_htons(ETH_P_IP))
+		return XDP_DROP;
+	n = bpf_map_lookup_elem(&sunk, &k);
+	if (n)
+		(*n)++;
+	if (ip->protocol != IPPROTO_UDP)
+		return XDP_DROP;
+	k = 1;
+	n = bpf_map_lookup_elem(&sunk, &k);
+	if (n)
+		(*n)++;
+	return XDP_DROP;
+}
+
+/* [0]: floor_hash sets the skb's hash when non-zero. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} hash_on SEC(".maps");
+
+/*
+ * tc egress on the generator's veth: hand the frame an L4 hash of its
+ * addresses and ports (bpf_set_hash marks it so), which veth then gives a
+ * device-bound XDP program as its RX hash without computing one - what a
+ * NIC does with the hash in its RX descriptor. Any hash that differs per
+ * flow serves: the bench's table sends every bucket to the same peer.
+ */
+SEC("tc")
+int floor_hash(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	struct iphdr *ip = data + sizeof(struct ethhdr);
+	__u32 k = 0, *on, *ports;
+
+	on = bpf_map_lookup_elem(&hash_on, &k);
+	if (!on || !*on)
+		return TC_ACT_OK;
+	ports = (void *)(ip + 1);
+	if ((void *)(ports + 1) > end)
+		return TC_ACT_OK;
+	bpf_set_hash(skb, (ip->saddr ^ ip->daddr ^ *ports) * 0x9e3779b1u);
+	return TC_ACT_OK;
 }

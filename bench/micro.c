@@ -3,19 +3,16 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <sched.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/utsname.h>
-#include <time.h>
 #include <unistd.h>
 #include <linux/bpf.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <json-c/json.h>
 
+#include "common.h"
 #include "fixture.h"
 #include "shoal/hash.h"
 
@@ -122,42 +119,6 @@ static int cal_fd(const struct path *p)
 static const char *cal_name(const struct path *p)
 {
 	return p->grow ? "floor_move" : "floor_empty";
-}
-
-static void progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void progress(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("bench: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(const double *v, int n)
-{
-	double s[RUNS > TABLE_RUNS ? RUNS : TABLE_RUNS];
-
-	memcpy(s, v, sizeof(*v) * (size_t)n);
-	qsort(s, (size_t)n, sizeof(*s), cmp_double);
-	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
 /*
@@ -747,69 +708,6 @@ out:
 
 /* ---- report ---- */
 
-static void cpu_model(char *buf, size_t len)
-{
-	FILE *f = fopen("/proc/cpuinfo", "r");
-	char line[512];
-
-	snprintf(buf, len, "unknown");
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		char *v = strchr(line, ':');
-
-		if (strncmp(line, "model name", 10) || !v)
-			continue;
-		v += 1 + strspn(v + 1, " \t");
-		v[strcspn(v, "\n")] = 0;
-		snprintf(buf, len, "%s", v);
-		break;
-	}
-	fclose(f);
-}
-
-static int jit_enabled(void)
-{
-	FILE *f = fopen("/proc/sys/net/core/bpf_jit_enable", "r");
-	int v = -1;
-
-	if (f) {
-		if (fscanf(f, "%d", &v) != 1)
-			v = -1;
-		fclose(f);
-	}
-	return v;
-}
-
-/* Figures to three decimals: more would be noise. */
-static struct json_object *jnum(double v)
-{
-	char s[32];
-
-	snprintf(s, sizeof(s), "%.3f", v);
-	return json_object_new_double_s(v, s);
-}
-
-static struct json_object *machine_json(int cpu, int jit)
-{
-	struct json_object *j = json_object_new_object();
-	struct utsname u;
-	char model[256];
-
-	cpu_model(model, sizeof(model));
-	if (!uname(&u)) {
-		json_object_object_add(j, "sysname", json_object_new_string(u.sysname));
-		json_object_object_add(j, "release", json_object_new_string(u.release));
-		json_object_object_add(j, "version", json_object_new_string(u.version));
-		json_object_object_add(j, "machine", json_object_new_string(u.machine));
-	}
-	json_object_object_add(j, "cpu_model", json_object_new_string(model));
-	json_object_object_add(j, "ncpus", json_object_new_int((int)sysconf(_SC_NPROCESSORS_ONLN)));
-	json_object_object_add(j, "bench_cpu", json_object_new_int(cpu));
-	json_object_object_add(j, "bpf_jit_enable", json_object_new_int(jit));
-	return j;
-}
-
 static struct json_object *path_json(const struct path *p)
 {
 	struct json_object *j = json_object_new_object();
@@ -855,39 +753,6 @@ static struct json_object *tables_json(const struct table_result *t, size_t n, b
 		json_object_array_add(a, j);
 	}
 	return a;
-}
-
-/* mkdir -p of the directory part of `path`. */
-static int make_parent(const char *path)
-{
-	char dir[4096];
-	char *s;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	s = strrchr(dir, '/');
-	if (!s || s == dir)
-		return 0;
-	*s = 0;
-	for (s = dir + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = 0;
-		if (mkdir(dir, 0755) && errno != EEXIST)
-			return -errno;
-		*s = '/';
-	}
-	if (mkdir(dir, 0755) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
-static int pin(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	return sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
 }
 
 /*
@@ -1160,13 +1025,8 @@ int main(int argc, char **argv)
 	json_object_object_add(root, "paths", arr);
 	json_object_object_add(root, "table_build_ms", tables_json(tables, ntables, false));
 	json_object_object_add(root, "table_merge_ms", tables_json(tables, ntables, true));
-	err = make_parent(argv[1]);
-	if (err || json_object_to_file_ext(argv[1], root, JSON_C_TO_STRING_PRETTY)) {
-		fprintf(stderr, "write %s: %s\n", argv[1],
-			err ? strerror(-err) : json_util_get_last_err());
+	if (write_report(argv[1], root))
 		goto out;
-	}
-	progress("wrote %s", argv[1]);
 	rc = 0;
 out:
 	json_object_put(root);

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* What the benchmarks share: progress lines, clocks, medians, CPU pinning and the report. */
+#ifndef SHOAL_BENCH_COMMON_H
+#define SHOAL_BENCH_COMMON_H
+
+#include <json-c/json.h>
+
+#define BENCH_MEDIAN_MAX	64	/* most values median() takes */
+
+void progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+double now_ns(void);
+int cmp_double(const void *a, const void *b);
+/* The median of n values, 1 <= n <= BENCH_MEDIAN_MAX; v is left as it was. */
+double median(const double *v, int n);
+/* Run the calling thread on this CPU only. */
+int pin(int cpu);
+/* net.core.bpf_jit_enable, or -1: read it before entering a namespace that hides it. */
+int jit_enabled(void);
+/* Figures to three decimals: more would be noise. */
+struct json_object *jnum(double v);
+/* The machine: kernel, CPU model, CPU count, the CPU the bench ran on, the JIT. */
+struct json_object *machine_json(int cpu, int jit);
+/* mkdir -p of the directory part of `path`. */
+int make_parent(const char *path);
+/* Write the report, pretty, creating its directory. 0, or -1 with the reason printed. */
+int write_report(const char *path, struct json_object *root);
+
+#endif /* SHOAL_BENCH_COMMON_H */
