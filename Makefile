@@ -82,7 +82,8 @@ $(BUILD)/shoalctl: cli/shoalctl.c $(BUILD)/libshoal.a $(LIB_HDRS) | $(BUILD)
 
 $(BUILD)/tests/%: tests/unit/%.c $(UNIT_COMMON) tests/unit/*.h $(BUILD)/libshoal.a | $(BUILD)/tests
 	$(call msg,CCLD,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(UNIT_COMMON) -o $@ $(BUILD)/libshoal.a $(LDLIBS) -lcmocka
+	$(Q)$(CC) $(CFLAGS) -Itests/unit -DSHOAL_BUILD_DIR='"$(abspath $(BUILD))"' $< $(UNIT_COMMON) \
+		-o $@ $(BUILD)/libshoal.a $(LDLIBS) -lcmocka
 
 $(BUILD)/shoald: $(DAEMON_SRCS) daemon/shoald.h $(BUILD)/libshoal.a $(LIB_HDRS) | $(BUILD)
 	$(call msg,CCLD,$@)

@@ -839,7 +839,10 @@ static int cmd_upgrade(int argc, char **argv)
 		printf("Usage: shoalctl upgrade [OBJECT]\n\n"
 		       "Replace the running XDP program with the one in OBJECT (default: the one\n"
 		       "built into this shoalctl), keeping tables, VIPs and counters. The attached\n"
-		       "link swaps programs in one step: no packet goes unprocessed.\n");
+		       "link swaps programs in one step: no packet goes unprocessed.\n"
+		       "Where flows are keyed on the NIC's RX hash (flow_hash: nic), OBJECT must\n"
+		       "be the RX-hash build (shoal_nic.bpf.o), and elsewhere the software build\n"
+		       "(shoal.bpf.o). The RX-hash build is loaded bound to the uplink again.\n");
 		return EXIT_OK;
 	}
 	if (argc > 1)

@@ -801,6 +801,19 @@ static int load_prog(struct shoal *s, const char *obj_path, bool nic, int ifinde
 			return shoal_err(-errno, "open the built-in BPF object");
 		obj = skel->obj;
 	}
+	if (obj_path) {
+		/* The RX-hash build calls the metadata kfunc: its BTF names it. */
+		struct btf *btf = bpf_object__btf(obj);
+		bool has = btf && btf__find_by_name_kind(btf, "bpf_xdp_metadata_rx_hash", BTF_KIND_FUNC) >= 0;
+
+		if (has != nic) {
+			err = shoal_errmsg(-EINVAL, nic ?
+				"%s is the software-hash build, and this data plane keys flows on the NIC's RX hash (flow_hash nic): use the RX-hash build, shoal_nic.bpf.o" :
+				"%s is the RX-hash build, and this data plane keys flows in software: use shoal.bpf.o",
+				obj_path);
+			goto out;
+		}
+	}
 	err = reuse_maps(s, obj);
 	if (err)
 		goto out;

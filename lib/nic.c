@@ -2,7 +2,7 @@
 /*
  * What the uplink's driver and NIC offer for keying flows on the NIC's RX
  * hash: whether the driver implements the XDP RX-hash hint (the kernel's
- * "netdev" generic-netlink family says so, Linux 6.6+), and how the NIC hashes
+ * "netdev" generic-netlink family says so, Linux 6.7+), and how the NIC hashes
  * (RSS key, hash function, hashed fields, through the ethtool ioctl).
  */
 #include <errno.h>
@@ -22,7 +22,7 @@
 #include "shoal/abi.h"
 #include "siphash.h"
 
-/* From include/uapi/linux/netdev.h (Linux 6.6+; the build host's headers are older). */
+/* From include/uapi/linux/netdev.h (Linux 6.7+; the build host's headers are older). */
 #define SHOAL_NETDEV_CMD_DEV_GET			1
 #define SHOAL_NETDEV_A_DEV_IFINDEX			1
 #define SHOAL_NETDEV_A_DEV_XDP_RX_METADATA_FEATURES	5
@@ -108,7 +108,7 @@ int shoal_nic_rx_hash_probe(int ifindex, char *why, size_t len)
 	err = gnl_call(fd, &r, buf, sizeof(buf), &attrs, &alen);
 	a = err ? NULL : find_attr(attrs, alen, CTRL_ATTR_FAMILY_ID);
 	if (!a) {
-		snprintf(why, len, "the kernel does not say which XDP hints drivers implement (its netdev netlink family is missing: Linux 6.6+)");
+		snprintf(why, len, "the kernel does not say which XDP hints drivers implement (its netdev netlink family is missing; Linux 6.7+ says)");
 		close(fd);
 		return 0;
 	}
@@ -127,8 +127,12 @@ int shoal_nic_rx_hash_probe(int ifindex, char *why, size_t len)
 		return err;
 	}
 	a = find_attr(attrs, alen, SHOAL_NETDEV_A_DEV_XDP_RX_METADATA_FEATURES);
-	if (a && a->nla_len >= NLA_HDRLEN + sizeof(feat))
-		memcpy(&feat, (char *)a + NLA_HDRLEN, sizeof(feat));
+	if (!a || a->nla_len < NLA_HDRLEN + sizeof(feat)) {
+		/* Linux 6.3 to 6.6 have the family but not this attribute. */
+		snprintf(why, len, "the kernel does not say which XDP hints drivers implement (Linux 6.7+ says)");
+		return 0;
+	}
+	memcpy(&feat, (char *)a + NLA_HDRLEN, sizeof(feat));
 	if (!(feat & SHOAL_NETDEV_XDP_RX_METADATA_HASH)) {
 		snprintf(why, len, "the driver does not implement the XDP RX-hash hint");
 		return 0;

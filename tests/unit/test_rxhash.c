@@ -25,6 +25,7 @@
 
 #include "fixture.h"
 #include "expect.h"
+#include "log.h"
 #include "nic.h"
 #include "shoal/hash.h"
 
@@ -243,6 +244,22 @@ static void test_an_upgrade_keeps_the_program_bound(void **st)
 	test_a_trace_takes_the_rx_hash_it_is_given(st);
 }
 
+/* An OBJECT of the other build would key flows in a way the config does not say. */
+static void test_an_upgrade_takes_only_the_rx_hash_build(void **st)
+{
+	__u32 old_id, new_id, id = (__u32)shoal_prog_id(dp);
+
+	(void)st;
+	assert_int_equal(shoal_upgrade(dp, SHOAL_BUILD_DIR "/shoal.bpf.o", false, &old_id, &new_id),
+			 -EINVAL);
+	assert_non_null(strstr(shoal_last_error(), "is the software-hash build"));
+	assert_int_equal(shoal_prog_id(dp), id);
+	assert_int_equal(shoal_upgrade(dp, SHOAL_BUILD_DIR "/shoal_nic.bpf.o", false, &old_id,
+				       &new_id), 0);
+	assert_int_not_equal(new_id, id);
+	test_live_frames_are_keyed_on_the_rx_hash_not_rehashed(st);
+}
+
 static void test_hash_reports_compare_what_matters(void **st)
 {
 	struct shoal_rss a = { .ok = true, .key_len = 40, .hfunc = 1,
@@ -323,6 +340,7 @@ int main(void)
 		cmocka_unit_test(test_the_mode_cannot_change_in_place),
 		cmocka_unit_test(test_nic_needs_gue_to_every_node),
 		cmocka_unit_test(test_an_upgrade_keeps_the_program_bound),
+		cmocka_unit_test(test_an_upgrade_takes_only_the_rx_hash_build),
 		cmocka_unit_test(test_hash_reports_compare_what_matters),
 	};
 
