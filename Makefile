@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-# shoal: make | make test | make bench | make demo | make deps | make clean   (V=1 for verbose)
+# shoal: make | make test | make bench | make bench-full | make demo | make deps | make clean   (V=1 for verbose)
 
 BUILD    ?= build
 PREFIX   ?= /usr/local
@@ -36,7 +36,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 UNIT_COMMON := $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c))
 
-.PHONY: all deps test test-unit test-e2e bench demo clean install uninstall
+.PHONY: all deps test test-unit test-e2e bench bench-full demo clean install uninstall
 .DELETE_ON_ERROR:
 
 LAB_BINS := $(BUILD)/lab/shoal-stream $(BUILD)/lab/shoal-echo $(BUILD)/lab/xdp_pass.bpf.o
@@ -102,19 +102,19 @@ $(BUILD)/lab/%.bpf.o: lab/%.bpf.c | $(BUILD)/lab
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 # Tests run as root in private namespaces the suites create; the runner prints "N passed, N failed".
-test-unit: $(UNIT_BINS)
+test-unit: $(UNIT_BINS) $(BUILD)/bench/shoal-gen
 	$(Q)tests/run.sh unit $(UNIT_BINS)
 
 test-e2e: all
 	$(Q)tests/run.sh e2e
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS)
+	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS) $(BUILD)/bench/shoal-gen
 	$(Q)tests/run.sh all $(UNIT_BINS)
 
-$(BUILD)/bench/%.bpf.o: bench/%.bpf.c $(BPF_HDRS) | $(BUILD)/bench
+$(BUILD)/bench/%.bpf.o: bench/%.bpf.c $(BPF_HDRS) bench/gen.h | $(BUILD)/bench
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(Q)$(CLANG) $(BPF_CFLAGS) -Ibench -c $< -o $@
 
 BENCH_COMMON := bench/common.c bench/common.h tests/unit/fixture.c
 
@@ -123,16 +123,47 @@ $(BUILD)/bench/micro: bench/micro.c $(BENCH_COMMON) $(BUILD)/libshoal.a $(BUILD)
 	$(Q)$(CC) $(CFLAGS) -Itests/unit -DFLOOR_OBJ='"$(abspath $(BUILD)/bench/floor.bpf.o)"' \
 		$< bench/common.c tests/unit/fixture.c -o $@ $(BUILD)/libshoal.a $(LDLIBS) -lm
 
-$(BUILD)/bench/live: bench/live.c $(BENCH_COMMON) $(BUILD)/libshoal.a $(BUILD)/bench/floor.bpf.o | $(BUILD)/bench
+$(BUILD)/bench/live: bench/live.c $(BENCH_COMMON) bench/traffic.c bench/traffic.h $(BUILD)/libshoal.a \
+		$(BUILD)/bench/floor.bpf.o | $(BUILD)/bench
+	$(call msg,CCLD,$@)
+	$(Q)$(CC) $(CFLAGS) -Ibench -Itests/unit -DFLOOR_OBJ='"$(abspath $(BUILD)/bench/floor.bpf.o)"' \
+		$< bench/traffic.c bench/common.c tests/unit/fixture.c -o $@ $(BUILD)/libshoal.a $(LDLIBS) -lm
+
+$(BUILD)/bench/scale: bench/scale.c $(BENCH_COMMON) $(BUILD)/libshoal.a $(BUILD)/bench/floor.bpf.o | $(BUILD)/bench
 	$(call msg,CCLD,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests/unit -DFLOOR_OBJ='"$(abspath $(BUILD)/bench/floor.bpf.o)"' \
 		$< bench/common.c tests/unit/fixture.c -o $@ $(BUILD)/libshoal.a $(LDLIBS) -lm
 
-# Both: the test-run micro-benchmark, then the live veth path (flow hash sources).
+# The traffic generator (BPF_PROG_TEST_RUN live frames) and the live data-path benchmark built on it.
+GEN_COMMON := bench/traffic.c bench/traffic.h bench/gen.h bench/common.c bench/common.h
+
+$(BUILD)/bench/shoal-gen: bench/gen.c $(GEN_COMMON) $(BUILD)/libshoal.a $(BUILD)/bench/gen.bpf.o | $(BUILD)/bench
+	$(call msg,CCLD,$@)
+	$(Q)$(CC) $(CFLAGS) -Ibench -DGEN_OBJ='"$(abspath $(BUILD)/bench/gen.bpf.o)"' \
+		$< bench/traffic.c bench/common.c -o $@ $(BUILD)/libshoal.a $(LDLIBS) -lm
+
+$(BUILD)/bench/datapath: bench/datapath.c $(GEN_COMMON) $(BENCH_COMMON) $(BUILD)/libshoal.a \
+		$(BUILD)/bench/gen.bpf.o $(BUILD)/bench/floor.bpf.o | $(BUILD)/bench
+	$(call msg,CCLD,$@)
+	$(Q)$(CC) $(CFLAGS) -Ibench -Itests/unit -DGEN_OBJ='"$(abspath $(BUILD)/bench/gen.bpf.o)"' \
+		-DFLOOR_OBJ='"$(abspath $(BUILD)/bench/floor.bpf.o)"' \
+		$< bench/traffic.c bench/common.c tests/unit/fixture.c -o $@ $(BUILD)/libshoal.a $(LDLIBS) -lm
+
+BENCH_BINS := $(BUILD)/bench/micro $(BUILD)/bench/live $(BUILD)/bench/datapath $(BUILD)/bench/scale \
+	$(BUILD)/bench/shoal-gen
+
+# The quick set: the test-run micro-benchmark, the live data path, the flow hash sources.
 bench: deps
-	$(Q)$(MAKE) --no-print-directory $(BUILD)/bench/micro $(BUILD)/bench/live
+	$(Q)$(MAKE) --no-print-directory $(BUILD)/bench/micro $(BUILD)/bench/datapath $(BUILD)/bench/live
 	$(Q)$(BUILD)/bench/micro $(BUILD)/bench/micro.json
+	$(Q)$(BUILD)/bench/datapath $(BUILD)/bench/datapath.json
 	$(Q)$(BUILD)/bench/live $(BUILD)/bench/live.json
+
+# Everything, with the comparison against the alternatives, into build/bench/report.md and plots.
+bench-full:
+	$(Q)scripts/deps.sh bench
+	$(Q)$(MAKE) --no-print-directory all $(BENCH_BINS)
+	$(Q)bench/full.sh $(BUILD)/bench
 
 # The README's main command: installs what is missing, builds, runs the demo cluster.
 demo: deps

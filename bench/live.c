@@ -37,6 +37,7 @@
 #include <json-c/json.h>
 
 #include "common.h"
+#include "traffic.h"
 #include "fixture.h"
 
 #ifndef FLOOR_OBJ
@@ -203,32 +204,6 @@ static void variant_detach(struct live *l, const struct variant *v)
 
 /* ---- measuring ---- */
 
-/* The busy time of one CPU so far, in ns (/proc/stat, clock ticks). */
-static int cpu_busy_ns(int cpu, double *ns)
-{
-	unsigned long long v[8] = { 0 };
-	FILE *f = fopen("/proc/stat", "r");
-	char line[512], want[16];
-	int found = 0;
-
-	if (!f)
-		return -errno;
-	snprintf(want, sizeof(want), "cpu%d ", cpu);
-	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, want, strlen(want)))
-			continue;
-		/* user nice system idle iowait irq softirq steal */
-		found = sscanf(line + strlen(want), "%llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
-			       &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) == 8;
-		break;
-	}
-	fclose(f);
-	if (!found)
-		return -ENOENT;
-	*ns = (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) * 1e9 / (double)sysconf(_SC_CLK_TCK);
-	return 0;
-}
-
 static int sunk_read(const struct live *l, __u32 k, __u64 *out)
 {
 	int n = libbpf_num_possible_cpus(), i;
@@ -376,18 +351,6 @@ out:
 	return err;
 }
 
-static int prog_stats(int fd, __u64 *run_ns, __u64 *runs)
-{
-	struct bpf_prog_info info = {};
-	__u32 len = sizeof(info);
-
-	if (bpf_obj_get_info_by_fd(fd, &info, &len))
-		return -errno;
-	*run_ns = info.run_time_ns;
-	*runs = info.run_cnt;
-	return 0;
-}
-
 /* The programs' own time per packet: a trial with run-time statistics on. */
 static int stats_pass(struct live *l, struct variant *v)
 {
@@ -397,11 +360,11 @@ static int stats_pass(struct live *l, struct variant *v)
 
 	if (fd < 0)
 		return -errno;
-	if ((err = prog_stats(v->prog_fd, &pn0, &pc0)) || (err = prog_stats(l->sink_fd, &sn0, &sc0)))
+	if ((err = prog_run_stats(v->prog_fd, &pn0, &pc0)) || (err = prog_run_stats(l->sink_fd, &sn0, &sc0)))
 		goto out;
 	err = run_variant(l, v, PACKETS, &t);
-	if (err || (err = prog_stats(v->prog_fd, &pn1, &pc1)) ||
-	    (err = prog_stats(l->sink_fd, &sn1, &sc1)))
+	if (err || (err = prog_run_stats(v->prog_fd, &pn1, &pc1)) ||
+	    (err = prog_run_stats(l->sink_fd, &sn1, &sc1)))
 		goto out;
 	if (pc1 == pc0 || sc1 == sc0) {
 		err = -EIO;

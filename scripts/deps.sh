@@ -1,17 +1,19 @@
 #!/bin/sh
 # Install the Debian packages shoal's build, tests and demo need, when missing.
-# Usage: scripts/deps.sh [build|test|all]   (default: all)
+# Usage: scripts/deps.sh [build|test|bench|all]   (default: all; bench: all + what make bench-full compares with)
 set -eu
 
 build="clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libyaml-dev libjson-c-dev libmicrohttpd-dev \
 	libcmocka-dev pkg-config make gcc"
 test="iproute2 ethtool jq util-linux nginx-light socat curl tcpdump iputils-ping procps groff-base"
+bench="wrk haproxy nftables gnuplot-nox"
 set -- ${1:-all}
 case "$1" in
 build) want="$build" ;;
 test) want="$build $test" ;;
 all) want="$build $test" ;;
-*) echo "usage: $0 [build|test|all]" >&2; exit 2 ;;
+bench) want="$build $test $bench" ;;
+*) echo "usage: $0 [build|test|bench|all]" >&2; exit 2 ;;
 esac
 
 missing=""
