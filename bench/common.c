@@ -61,6 +61,31 @@ int pin(int cpu)
 	return sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
 }
 
+int pin_fastest(int (*speed)(void *arg, int cpu, double *score), void *arg)
+{
+	int cpu, best = -1, err;
+	double best_score = 0, score;
+	cpu_set_t allowed;
+
+	if (sched_getaffinity(0, sizeof(allowed), &allowed))
+		return -errno;
+	for (cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+		if (!CPU_ISSET(cpu, &allowed) || pin(cpu))
+			continue;
+		err = speed(arg, cpu, &score);
+		if (err)
+			return err;
+		if (best < 0 || score > best_score) {
+			best = cpu;
+			best_score = score;
+		}
+	}
+	if (best < 0)
+		return -ENOENT;
+	err = pin(best);
+	return err ? err : best;
+}
+
 int jit_enabled(void)
 {
 	FILE *f = fopen("/proc/sys/net/core/bpf_jit_enable", "r");

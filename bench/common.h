@@ -14,6 +14,12 @@ int cmp_double(const void *a, const void *b);
 double median(const double *v, int n);
 /* Run the calling thread on this CPU only. */
 int pin(int cpu);
+/*
+ * Pin to each allowed CPU in turn, let `speed` measure the reference there
+ * (*score: higher is faster), and stay on the fastest: on this virtual
+ * machine one vCPU at times runs at about half speed. The CPU, or -errno.
+ */
+int pin_fastest(int (*speed)(void *arg, int cpu, double *score), void *arg);
 /* net.core.bpf_jit_enable, or -1: read it before entering a namespace that hides it. */
 int jit_enabled(void);
 /* Figures to three decimals: more would be noise. */

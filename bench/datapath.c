@@ -267,34 +267,36 @@ out:
 	return err;
 }
 
-/* The CPU where the trivial path runs fastest now (one vCPU of this VM is at times slower). */
+struct cpu_probe {
+	struct bench *b;
+	struct variant *trivial;
+};
+
+/* The trivial program's rate on this CPU, for pin_fastest(). */
+static int cpu_speed(void *arg, int cpu, double *score)
+{
+	struct cpu_probe *c = arg;
+	struct trial t;
+	int err;
+
+	c->b->cpu = cpu;
+	err = run_variant(c->b, c->trivial, PICK_FRAMES, &t);
+	if (err)
+		return err;
+	*score = (double)t.delivered / t.ns;
+	progress("CPU %d: trivial XDP_TX %.3f Mpps", cpu, *score * 1e3);
+	return 0;
+}
+
+/* The CPU where the trivial program runs fastest now (one vCPU of this VM is at times slower). */
 static int pick_cpu(struct bench *b, struct variant *trivial)
 {
-	int cpu, best = -1, err;
-	double best_pps = 0;
-	cpu_set_t allowed;
-	struct trial t;
+	struct cpu_probe c = { .b = b, .trivial = trivial };
+	int cpu = pin_fastest(cpu_speed, &c);
 
-	if (sched_getaffinity(0, sizeof(allowed), &allowed))
-		return -errno;
-	for (cpu = 0; cpu < CPU_SETSIZE; cpu++) {
-		if (!CPU_ISSET(cpu, &allowed) || pin(cpu))
-			continue;
+	if (cpu >= 0)
 		b->cpu = cpu;
-		err = run_variant(b, trivial, PICK_FRAMES, &t);
-		if (err)
-			return err;
-		progress("CPU %d: trivial XDP_TX %.3f Mpps", cpu, (double)t.delivered / t.ns * 1e3);
-		if (best < 0 || (double)t.delivered / t.ns > best_pps) {
-			best = cpu;
-			best_pps = (double)t.delivered / t.ns;
-		}
-	}
-	if (best < 0)
-		return -ENOENT;
-	err = pin(best);
-	b->cpu = best;
-	return err ? err : best;
+	return cpu;
 }
 
 /* ---- report ---- */

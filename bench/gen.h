@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* The traffic generator's load-time settings and the sinks' counters, shared by bench/gen.bpf.c and bench/traffic.c. */
+/* The traffic generator's settings and the sinks' counters, shared by gen.bpf.c and traffic.c. */
 #ifndef SHOAL_BENCH_GEN_H
 #define SHOAL_BENCH_GEN_H
 

@@ -360,7 +360,8 @@ static int stats_pass(struct live *l, struct variant *v)
 
 	if (fd < 0)
 		return -errno;
-	if ((err = prog_run_stats(v->prog_fd, &pn0, &pc0)) || (err = prog_run_stats(l->sink_fd, &sn0, &sc0)))
+	if ((err = prog_run_stats(v->prog_fd, &pn0, &pc0)) ||
+	    (err = prog_run_stats(l->sink_fd, &sn0, &sc0)))
 		goto out;
 	err = run_variant(l, v, PACKETS, &t);
 	if (err || (err = prog_run_stats(v->prog_fd, &pn1, &pc1)) ||
@@ -377,37 +378,36 @@ out:
 	return err;
 }
 
-/*
- * The CPU where the trivial path runs fastest now: on this virtual machine a
- * vCPU at times runs at half speed (its host core is shared, presumably).
- */
+struct cpu_probe {
+	struct live *l;
+	struct variant *trivial;
+};
+
+/* The trivial path's rate on this CPU, for pin_fastest(). */
+static int cpu_speed(void *arg, int cpu, double *score)
+{
+	struct cpu_probe *c = arg;
+	struct trial t;
+	int err;
+
+	c->l->cpu = cpu;
+	err = run_variant(c->l, c->trivial, PICK_PACKETS, &t);
+	if (err)
+		return err;
+	*score = (double)t.delivered / t.ns;
+	progress("CPU %d: trivial path %.3f Mpps", cpu, *score * 1e3);
+	return 0;
+}
+
+/* The CPU where the trivial path runs fastest now. */
 static int pick_cpu(struct live *l, struct variant *trivial)
 {
-	int cpu, best = -1, err;
-	double best_pps = 0;
-	cpu_set_t allowed;
-	struct trial t;
+	struct cpu_probe c = { .l = l, .trivial = trivial };
+	int cpu = pin_fastest(cpu_speed, &c);
 
-	if (sched_getaffinity(0, sizeof(allowed), &allowed))
-		return -errno;
-	for (cpu = 0; cpu < CPU_SETSIZE; cpu++) {
-		if (!CPU_ISSET(cpu, &allowed) || pin(cpu))
-			continue;
+	if (cpu >= 0)
 		l->cpu = cpu;
-		err = run_variant(l, trivial, PICK_PACKETS, &t);
-		if (err)
-			return err;
-		progress("CPU %d: trivial path %.3f Mpps", cpu, (double)t.delivered / t.ns * 1e3);
-		if (best < 0 || (double)t.delivered / t.ns > best_pps) {
-			best = cpu;
-			best_pps = (double)t.delivered / t.ns;
-		}
-	}
-	if (best < 0)
-		return -ENOENT;
-	err = pin(best);
-	l->cpu = best;
-	return err ? err : best;
+	return cpu;
 }
 
 /* ---- report ---- */

@@ -755,39 +755,36 @@ static struct json_object *tables_json(const struct table_result *t, size_t n, b
 	return a;
 }
 
-/*
- * Run everything on one CPU, the one where the trivial program runs fastest
- * now: on this virtual machine one vCPU at times runs at half speed (its host
- * core is shared, presumably), and that is not what we want to measure.
- */
+struct cpu_probe {
+	const struct bench *b;
+	const struct path *p;
+};
+
+/* The trivial program's best of 3 on this CPU, for pin_fastest(). */
+static int cpu_speed(void *arg, int cpu, double *score)
+{
+	const struct cpu_probe *c = arg;
+	double ns[3];
+	int i, err;
+
+	for (i = 0; i < 3; i++) {
+		err = time_floor(c->b->floors[0].trivial_fd, "trivial", c->p->frame, c->p->len,
+				 XDP_TX, c->p->len, &ns[i]);
+		if (err)
+			return err;
+	}
+	qsort(ns, 3, sizeof(ns[0]), cmp_double);
+	progress("CPU %d: trivial program %.2f ns/pkt", cpu, ns[0]);
+	*score = 1 / ns[0];
+	return 0;
+}
+
+/* Run everything on the CPU where the trivial program runs fastest now. */
 static int pick_cpu(const struct bench *b, const struct path *p)
 {
-	int cpu, best = -1, i, err;
-	double best_ns = 0, ns[3];
-	cpu_set_t allowed;
+	struct cpu_probe c = { .b = b, .p = p };
 
-	if (sched_getaffinity(0, sizeof(allowed), &allowed))
-		return -errno;
-	for (cpu = 0; cpu < CPU_SETSIZE; cpu++) {
-		if (!CPU_ISSET(cpu, &allowed) || pin(cpu))
-			continue;
-		for (i = 0; i < 3; i++) {
-			err = time_floor(b->floors[0].trivial_fd, "trivial", p->frame, p->len,
-					 XDP_TX, p->len, &ns[i]);
-			if (err)
-				return err;
-		}
-		qsort(ns, 3, sizeof(ns[0]), cmp_double);
-		progress("CPU %d: trivial program %.2f ns/pkt", cpu, ns[0]);
-		if (best < 0 || ns[0] < best_ns) {
-			best = cpu;
-			best_ns = ns[0];
-		}
-	}
-	if (best < 0)
-		return -ENOENT;
-	err = pin(best);
-	return err ? err : best;
+	return pin_fastest(cpu_speed, &c);
 }
 
 int main(int argc, char **argv)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* The traffic generator and its sinks (BPF_PROG_TEST_RUN live frames), for shoal-gen and the live benchmarks. */
+/* The traffic generator and its sinks (test_run live frames), for shoal-gen and the benchmarks. */
 #ifndef SHOAL_BENCH_TRAFFIC_H
 #define SHOAL_BENCH_TRAFFIC_H
 
