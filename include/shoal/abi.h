@@ -22,7 +22,7 @@
 #define SHOAL_M_MAX		4194301	/* largest prime below 2^22 */
 #define SHOAL_NAME_LEN		32
 /* Bump whenever a map's layout or meaning changes: pinned state of another ABI is refused. */
-#define SHOAL_ABI_VERSION	4
+#define SHOAL_ABI_VERSION	5	/* 5: VIP slots hashed in host order */
 #define SHOAL_MAX_VLAN		2
 #define SHOAL_MAX_EXTHDR	6	/* IPv6 extension headers walked before giving up */
 

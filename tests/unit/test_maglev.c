@@ -1041,6 +1041,53 @@ static void test_vip_table_entries_found_by_linear_probe(void **st)
 	check_vip_table(512);
 }
 
+/* How many of the table's VIPs sit in the slot their probe starts at: the data plane's fast path. */
+static size_t vips_at_home(void)
+{
+	size_t i, home = 0;
+
+	for (i = 0; i < SHOAL_VIP_SLOTS; i++)
+		home += slots[i].family && vip_start(&slots[i]) == i;
+	return home;
+}
+
+static void test_vip_table_a_block_of_10000_addresses_all_sit_at_home(void **st)
+{
+	size_t i;
+
+	(void)st;
+	/* 198.19.0.0 - 198.19.39.15: VIPs that differ in their last octets, as an operator's do. */
+	for (i = 0; i < 10000; i++)
+		vips[i] = vip4(0xc6130000 + (__u32)i, 80, IPPROTO_TCP, (__u16)i);
+	assert_int_equal(vip_table_build(vips, 10000, slots), 0);
+	check_vip_table(10000);
+	assert_int_equal(vips_at_home(), 10000);
+}
+
+static void test_vip_table_10000_scattered_addresses_mostly_sit_at_home(void **st)
+{
+	__u32 x = 12345, seen[65536 / 32] = { 0 };
+	size_t i = 0;
+
+	(void)st;
+	/* Distinct pseudo-random addresses in one /16 (a fixed LCG): a hash that keeps the
+	 * octets' structure would pile them up; a good one leaves about 1 in 7 displaced. */
+	while (i < 10000) {
+		__u32 lo;
+
+		x = x * 1103515245u + 12345u;
+		lo = (x >> 8) & 0xffff;
+		if (seen[lo / 32] & (1u << (lo % 32)))
+			continue;
+		seen[lo / 32] |= 1u << (lo % 32);
+		vips[i] = vip4(0xc6130000 + lo, 80, IPPROTO_TCP, (__u16)i);
+		i++;
+	}
+	assert_int_equal(vip_table_build(vips, 10000, slots), 0);
+	check_vip_table(10000);
+	assert_true(vips_at_home() >= 8500);
+}
+
 static void test_vip_table_16_entries_on_one_address_fit(void **st)
 {
 	size_t i;
@@ -1400,6 +1447,8 @@ int main(void)
 		cmocka_unit_test(test_merge_several_gone_nodes_leave_chains),
 		cmocka_unit_test(test_merge_live_node_leaving_is_still_pushed),
 		cmocka_unit_test(test_vip_table_entries_found_by_linear_probe),
+		cmocka_unit_test(test_vip_table_a_block_of_10000_addresses_all_sit_at_home),
+		cmocka_unit_test(test_vip_table_10000_scattered_addresses_mostly_sit_at_home),
 		cmocka_unit_test(test_vip_table_16_entries_on_one_address_fit),
 		cmocka_unit_test(test_vip_table_17_entries_on_one_address_is_enospc),
 		cmocka_unit_test(test_vip_table_duplicate_is_eexist),
