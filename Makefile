@@ -112,7 +112,7 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS) $(BUILD)/bench/shoal-gen
 	$(Q)tests/run.sh all $(UNIT_BINS)
 
-$(BUILD)/bench/%.bpf.o: bench/%.bpf.c $(BPF_HDRS) bench/gen.h | $(BUILD)/bench
+$(BUILD)/bench/%.bpf.o: bench/%.bpf.c $(BPF_HDRS) bench/gen.h bench/floor.h | $(BUILD)/bench
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -Ibench -c $< -o $@
 
@@ -120,7 +120,7 @@ BENCH_COMMON := bench/common.c bench/common.h tests/unit/fixture.c
 
 $(BUILD)/bench/micro: bench/micro.c $(BENCH_COMMON) $(BUILD)/libshoal.a $(BUILD)/bench/floor.bpf.o | $(BUILD)/bench
 	$(call msg,CCLD,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests/unit -DFLOOR_OBJ='"$(abspath $(BUILD)/bench/floor.bpf.o)"' \
+	$(Q)$(CC) $(CFLAGS) -Ibench -Itests/unit -DFLOOR_OBJ='"$(abspath $(BUILD)/bench/floor.bpf.o)"' \
 		$< bench/common.c tests/unit/fixture.c -o $@ $(BUILD)/libshoal.a $(LDLIBS) -lm
 
 $(BUILD)/bench/live: bench/live.c $(BENCH_COMMON) bench/traffic.c bench/traffic.h $(BUILD)/libshoal.a \
@@ -131,7 +131,7 @@ $(BUILD)/bench/live: bench/live.c $(BENCH_COMMON) bench/traffic.c bench/traffic.
 
 $(BUILD)/bench/scale: bench/scale.c $(BENCH_COMMON) $(BUILD)/libshoal.a $(BUILD)/bench/floor.bpf.o | $(BUILD)/bench
 	$(call msg,CCLD,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests/unit -DFLOOR_OBJ='"$(abspath $(BUILD)/bench/floor.bpf.o)"' \
+	$(Q)$(CC) $(CFLAGS) -Ibench -Itests/unit -DFLOOR_OBJ='"$(abspath $(BUILD)/bench/floor.bpf.o)"' \
 		$< bench/common.c tests/unit/fixture.c -o $@ $(BUILD)/libshoal.a $(LDLIBS) -lm
 
 # The traffic generator (BPF_PROG_TEST_RUN live frames) and the live data-path benchmark built on it.

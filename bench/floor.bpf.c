@@ -17,23 +17,12 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
+#include "floor.h"
+
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* Longest frame the wrapper restores; the bench frames are shorter. */
-#define FLOOR_FRAME_MAX	128
-
-/*
- * Set before load; read only, so the verifier knows the values and drops the
- * dead branches. bench/micro.c has the same struct.
- *   frame_len: bytes of the frame to restore, 8 .. FLOOR_FRAME_MAX.
- *   head_move: what the path under test passes to bpf_xdp_adjust_head() (-52
- *              to encapsulate in IPv4 GUE, +52 to decapsulate), 0 if nothing;
- *              only floor_move and floor_move_swap read it.
- */
-const volatile struct floor_conf {
-	__u32 frame_len;
-	__s32 head_move;
-} floor_conf = {};
+/* Set before load (bench/floor.h); read only, so the verifier knows the values and drops the dead branches. */
+const volatile struct floor_conf floor_conf = {};
 
 /* Target of the wrapper's one atomic operation; its value means nothing. */
 __u64 drain;

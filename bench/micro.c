@@ -13,6 +13,7 @@
 #include <json-c/json.h>
 
 #include "common.h"
+#include "floor.h"
 #include "fixture.h"
 #include "shoal/hash.h"
 
@@ -24,7 +25,7 @@
 #define RUNS		5		/* timed runs per figure; the median is reported */
 #define WARMUP		100000		/* packets per untimed run before the rounds */
 #define TABLE_RUNS	5
-#define FRAME_MAX	128		/* FLOOR_FRAME_MAX of floor.bpf.c, checked at load */
+#define FRAME_MAX	FLOOR_FRAME_MAX
 #define OUT_MAX		256		/* room for any output: a FRAME_MAX frame, encapsulated */
 #define RUN_OUT_MAX	4096		/* a timed run's output: one page, however far the head went */
 #define FLOORS		4		/* loads of floor.bpf.c: one per frame length and head move */
@@ -36,11 +37,6 @@ _Static_assert(REPEAT % 2 == 0, "REPEAT must be even");
 #define BENCH_CLIENT	"198.18.3.7"
 #define BENCH_NON_VIP	"198.18.2.1"
 
-/* struct floor_conf of floor.bpf.c: its .rodata, set before load. */
-struct floor_conf {
-	__u32 frame_len;
-	__s32 head_move;
-};
 
 /*
  * One load of bench/floor.bpf.c. The wrapper restores one frame length, and
