@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* What the benchmarks share: progress lines, clocks, medians, CPU pinning and the report. */
 #include <errno.h>
+#include <net/if.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,6 +11,9 @@
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/if_link.h>
+#include <bpf/libbpf.h>
 
 #include "common.h"
 
@@ -84,6 +88,26 @@ int pin_fastest(int (*speed)(void *arg, int cpu, double *score), void *arg)
 		return -ENOENT;
 	err = pin(best);
 	return err ? err : best;
+}
+
+int hold_prog(int prog_fd)
+{
+	static int held;
+	char cmd[128], name[16];
+	int ifindex, err;
+
+	snprintf(name, sizeof(name), "hold%d", held);
+	snprintf(cmd, sizeof(cmd), "ip link add %s type veth peer name %sp", name, name);
+	if (system(cmd) != 0)
+		return -EIO;
+	ifindex = (int)if_nametoindex(name);
+	if (!ifindex)
+		return -ENODEV;
+	held++;
+	err = bpf_xdp_attach(ifindex, prog_fd, XDP_FLAGS_DRV_MODE, NULL);
+	if (err)
+		fprintf(stderr, "bench: hold a program on %s: %s\n", name, strerror(-err));
+	return err;
 }
 
 int jit_enabled(void)

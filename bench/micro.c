@@ -914,6 +914,17 @@ int main(int argc, char **argv)
 		if (path_setup(&b, &paths[i]))
 			goto out;
 	}
+	/* Every program a test run enters, held attached: see hold_prog(). */
+	for (i = 0; i < (size_t)b.nfloors; i++) {
+		const struct floor *fl = &b.floors[i];
+
+		if (hold_prog(fl->empty_fd) || hold_prog(fl->trivial_fd) ||
+		    hold_prog(fl->restore_fd) || hold_prog(fl->move_fd) ||
+		    hold_prog(fl->move_swap_fd))
+			goto out;
+	}
+	if (hold_prog(shoal_prog_fd(b.l2)) || hold_prog(shoal_prog_fd(b.gue)))
+		goto out;
 	cpu = pick_cpu(&b, &paths[0]);
 	if (cpu < 0) {
 		fprintf(stderr, "choosing a CPU: %s\n", strerror(-cpu));
