@@ -87,6 +87,17 @@ plot() { # NAME SCRIPT: a PNG from a gnuplot script (data files beside it)
 		echo "| balancer | req/s, new conn. | vs ECMP | p50 ms | p99 ms | errors | CPU µs/req | balancing µs/req | req/s, keep-alive | vs ECMP | p50 ms | p99 ms | errors | balancing µs/req |"
 		echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 		jq -r '.variants[] | "| \(.name) | \(.close.rps) | \(.rps_ratio_to_ecmp_close)x | \(.close.p50_ms) | \(.close.p99_ms) | \(.close.errors) | \(.close.cpu_us_per_req) | \(.balancer_cpu_us_per_req_close) | \(.keepalive.rps) | \(.rps_ratio_to_ecmp_keepalive)x | \(.keepalive.p50_ms) | \(.keepalive.p99_ms) | \(.keepalive.errors) | \(.balancer_cpu_us_per_req_keepalive) |"' compare.json
+		jq -r '(.references // [])[] | "| (reference) \(.name) | \(.close.rps) | \(.rps_ratio_to_ecmp_close)x | \(.close.p50_ms) | \(.close.p99_ms) | \(.close.errors) | \(.close.cpu_us_per_req) | | \(.keepalive.rps) | \(.rps_ratio_to_ecmp_keepalive)x | \(.keepalive.p50_ms) | \(.keepalive.p99_ms) | \(.keepalive.errors) | |"' compare.json
+		echo
+		echo "Reading it: client, router, switch, balancer and servers all share this machine's"
+		echo "$(nproc) CPUs, and wrk keeps them busy ($(jq -r '[.variants[].close.machine_busy_cpus // empty] | max // "?"' compare.json) CPUs at the most), so CPU per request is"
+		echo "mostly the CPUs over the request rate, and every extra software hop costs requests."
+		echo "A dedicated balancer (nftables, HAProxy) would be a machine of its own; here its work"
+		echo "competes with the servers'. shoal bounces each packet that ECMP sent to a node other"
+		echo "than its owner (3 in 4 with 4 nodes) back through the lab's software switch, which a"
+		echo "real fabric does in hardware; the reference row (ECMP with an XDP_PASS program on every"
+		echo "node) shows what XDP on a veth costs by itself. Run to run, these rates vary by about"
+		echo "15%: the lab is built afresh for each variant, so they cannot be interleaved."
 		echo
 		echo "Disruption: long-lived connections open while one serving node joins, then one is drained."
 		echo
@@ -96,7 +107,7 @@ plot() { # NAME SCRIPT: a PNG from a gnuplot script (data files beside it)
 		echo
 		echo "![requests per second](compare_rps.png) ![connections broken](compare_disruption.png)"
 		jq -r '.variants[] | "\(.name) \(.close.rps) \(.keepalive.rps) \(.disruption.broken_on_add) \(.disruption.broken_on_drain)"' compare.json >compare.dat
-		plot compare_rps "set style data histograms; set style histogram clustered gap 1; set style fill solid 0.6; set ylabel 'requests/s'; set grid ytics; set title 'wrk through each balancer'; plot 'compare.dat' using 2:xtic(1) title 'new connection per request', '' using 3 title 'keep-alive'"
+		plot compare_rps "set style data histograms; set style histogram clustered gap 1; set style fill solid 0.6; set yrange [0:*]; set ylabel 'requests/s'; set grid ytics; set title 'wrk through each balancer'; plot 'compare.dat' using 2:xtic(1) title 'new connection per request', '' using 3 title 'keep-alive'"
 		plot compare_disruption "set style data histograms; set style histogram clustered gap 1; set style fill solid 0.6; set ylabel 'streams broken'; set yrange [0:*]; set grid ytics; set title 'Long-lived connections broken by a join and a drain'; plot 'compare.dat' using 4:xtic(1) title 'node joins', '' using 5 title 'node drained'"
 	else
 		echo "Not run: see compare.log."
@@ -130,12 +141,21 @@ plot() { # NAME SCRIPT: a PNG from a gnuplot script (data files beside it)
 		echo "| ---: | ---: | ---: | ---: |"
 		jq -r '.map_memory[] | "| \(.vips) | \(.nodes) | \(.bytes) | \(.ratio_to_smallest)x |"' scale.json
 		echo
+		echo "Everything is preallocated, so only the table size M moves it:"
+		echo
+		echo "| M | bytes | vs M = 65537 |"
+		echo "| ---: | ---: | ---: |"
+		jq -r '(.map_memory_by_m // [])[] | "| \(.m) | \(.bytes) | \(.ratio_to_smallest)x |"' scale.json
+		echo
 		echo "![table build time](scale_build.png) ![per-packet cost](scale_pkt.png)"
-		jq -r '.table_build[] | select(.ms != null) | "\(.m) \(.nodes) \(.ms)"' scale.json |
-			sort -n -k1,1 -k2,2 | awk 'NR > 1 && $1 != m { print ""; print "" } { m = $1; print }' >scale_build.dat
+		ms=$(jq -r '[.table_build[].m] | unique | map(tostring) | join(" ")' scale.json)
+		for m in $ms; do
+			jq -r --argjson m "$m" '.table_build[] | select(.m == $m and .ms != null) | "\(.nodes) \(.ms)"' \
+				scale.json >"scale_build_$m.dat"
+		done
 		jq -r '.pkt_cost_vips[] | "\(.vips) \(.ns_per_pkt)"' scale.json >scale_vips.dat
 		jq -r '.pkt_cost_pool[] | "\(.nodes) \(.ns_per_pkt)"' scale.json >scale_pool.dat
-		plot scale_build "set logscale xy; set xlabel 'nodes in the pool'; set ylabel 'ms'; set grid; set key left top; set title 'Maglev table build time'; plot for [i=0:9] 'scale_build.dat' index i using 2:3 with linespoints title columnhead(1) noenhanced" 2>/dev/null
+		plot scale_build "set logscale xy; set xlabel 'nodes in the pool'; set ylabel 'ms'; set grid; set key right bottom; set title 'Maglev table build time'; plot for [m in '$ms'] 'scale_build_'.m.'.dat' using 1:2 with linespoints title 'M = '.m"
 		plot scale_pkt "set logscale x; set xlabel 'VIPs / nodes in the pool'; set ylabel 'ns per packet'; set yrange [0:*]; set grid; set title 'Per-packet cost (BPF_PROG_TEST_RUN)'; plot 'scale_vips.dat' using 1:2 with linespoints title 'against VIPs', 'scale_pool.dat' using 1:2 with linespoints title 'against pool size', $(jq .trivial_ns_per_pkt scale.json) title 'trivial program' dashtype 2"
 	else
 		echo "Not run: see scale.log."
@@ -165,7 +185,7 @@ plot() { # NAME SCRIPT: a PNG from a gnuplot script (data files beside it)
 		echo "Not run: see live.log."
 	fi
 	echo
-	echo "Rerun: \`make bench-full\` (as root; about 15 minutes). The raw figures are in the JSON"
+	echo "Rerun: \`make bench-full\` (as root, on a quiet machine; about 6 minutes). The raw figures are in the JSON"
 	echo "files beside this report; the method of each benchmark is in docs/benchmarks.md."
 } >"$R"
 echo "report: wrote $DIR/$R" >&2
