@@ -163,7 +163,7 @@ bench: deps
 bench-full:
 	$(Q)scripts/deps.sh bench
 	$(Q)$(MAKE) --no-print-directory all $(BENCH_BINS)
-	$(Q)bench/full.sh $(BUILD)/bench
+	$(Q)BENCH_BIN=$(abspath $(BUILD))/bench bench/full.sh $(BUILD)/bench
 
 # The README's main command: installs what is missing, builds, runs the demo cluster.
 demo: deps

@@ -419,8 +419,8 @@ measure_change() { # KIND(add|drain) VARIANT INDEX
 	local kind=$1 v=$2 i=$3 alive before after flag="$WORK/during.flag" file="$WORK/during.txt"
 	local pid ok total rc=0 t_end out_after n_after wait_left
 	alive=$(streams_fresh) || { prog "$v: streams not established: $(lab_stream_status | jq -c '{established, failed_connect, alive}')"; return 1; }
-	before=$(lab_stream_status | jq .broken)
-	before=${before:-0}
+	before=$(lab_stream_status | jq '.broken // 0')
+	case "$before" in '' | *[!0-9]*) before=0 ;; esac
 	: >"$file"
 	touch "$flag"
 	http_during "$flag" "$file" &
@@ -443,8 +443,8 @@ measure_change() { # KIND(add|drain) VARIANT INDEX
 	wait_left=$(((STALL + 1) * 1000 - ($(date +%s%N) - t_end) / 1000000))
 	[ "$wait_left" -gt 0 ] && sleep "$(awk -v m="$wait_left" 'BEGIN { printf "%.3f", m / 1000 }')"
 	streams_settle 30 >/dev/null
-	after=$(lab_stream_status | jq .broken)
-	after=${after:-$before}
+	after=$(lab_stream_status | jq '.broken // empty')
+	case "$after" in '' | *[!0-9]*) prog "$v: no stream status after the $kind"; return 1 ;; esac
 	echo "$alive $((after - before)) $total $((total - ok)) $(echo "$out_after" | awk '$1 == 200' | wc -l) $n_after $rc"
 }
 
@@ -509,10 +509,11 @@ run_variant() { # NAME
 	prog "$v: disruption: $STREAMS fresh streams for each change: a node added, then n1 drained"
 	dis=$(disruption "$v")
 	lab_down
-	jq -nc --arg name "$v" --arg desc "$(describe "$v")" --argjson runs "$runs" \
-		--argjson dis "$dis" --argjson secs $(($(date +%s) - t0)) \
-		'{ name: $name, description: $desc } + $runs + { disruption: $dis, seconds: $secs }' \
-		>"$WORK/v-$v.json"
+	# A variant whose figures did not come out stays in the report, as failed.
+	jq -nc --arg name "$v" --arg desc "$(describe "$v")" --argjson runs "${runs:-null}" \
+		--argjson dis "${dis:-null}" --argjson secs $(($(date +%s) - t0)) \
+		'{ name: $name, description: $desc } + ($runs // { failed: true }) + { disruption: $dis, seconds: $secs }' \
+		>"$WORK/v-$v.json" || die "$v: its figures are not JSON"
 	prog "$v: done in $(($(date +%s) - t0)) s"
 }
 

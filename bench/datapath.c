@@ -14,13 +14,16 @@
  * frame runs there in the same call, so what is reported is what one core
  * achieves:
  *   - frames per second through the whole path;
- *   - CPU time per frame: the core's busy time (/proc/stat) over the frames
- *     delivered;
+ *   - CPU time per frame: the trial's wall time over the frames delivered,
+ *     the core being busy throughout (its /proc/stat busy share is kept as
+ *     the check);
  *   - the program's own time per frame (bpf_enable_stats), in a separate
  *     pass, as the statistics cost a little themselves.
  * Ratios are against the trivial XDP_TX program (swap MACs, send back) and,
  * for the paths that pass, also against the empty XDP_PASS program.
- * Variants rotate within every round; figures are medians of the rounds.
+ * Every trial is paired with a trial of its reference just before it, and
+ * the ratios are those of the pairs; paths rotate within every round, and
+ * figures are medians of the rounds.
  */
 #include <errno.h>
 #include <net/if.h>
@@ -486,7 +489,7 @@ int main(int argc, char **argv)
 		for (i = 0; i < V_MAX; i++) {
 			struct variant *v = &vs[(i + r) % V_MAX];
 			struct variant *ref = v->pass ? &vs[V_TRIVIAL_PASS] : &vs[V_TRIVIAL_TX];
-			struct trial rt;
+			struct trial rt = { 0 };
 
 			/* The references are their own pair: their ratios are 1 by definition. */
 			if (v != &vs[V_TRIVIAL_TX] && run_variant(&b, &vs[V_TRIVIAL_TX], FRAMES, &rt))

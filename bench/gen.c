@@ -52,8 +52,8 @@ static void usage(FILE *f)
 		"  -d, --dev IF          transmit out of IF (required)\n"
 		"      --src ADDR        source address of flow 0 (IPv4 or IPv6; required)\n"
 		"      --dst ADDR        destination address (same family; required)\n"
-		"      --sport N         source port of flow 0 (default 1024); flow i uses\n"
-		"                        sport + i, and past 65535 the next source address\n"
+		"      --sport N         source port of flow 0 (default 1024); the flows count up\n"
+		"                        the ports to 65535, then from N again at the next source address\n"
 		"      --dport N         destination port (default 80)\n"
 		"      --proto tcp|udp   (default tcp)\n"
 		"      --tcp syn|ack     TCP flags: a new connection, or an established one (default ack)\n"
@@ -64,6 +64,7 @@ static void usage(FILE *f)
 		"      --src-mac MAC     (default: IF's own)\n"
 		"      --dst-mac MAC     (default: the sink's, when --sink is given; else required)\n"
 		"      --sink IF         count what arrives at IF (this namespace) with an XDP sink\n"
+		"                        (refused where an XDP program runs already)\n"
 		"      --sink-tc IF      count at IF's tc ingress instead (frames an XDP program passed)\n"
 		"      --cpu N           run on CPU N (default: the current one)\n"
 		"      --batch N         frames per test_run batch, 1 .. %d (default 64)\n"
@@ -183,24 +184,31 @@ static int cmd_send(struct opts *o)
 	err = gen_open(&g, o->obj, &s, why, sizeof(why));
 	if (err) {
 		fprintf(stderr, "shoal-gen: %s\n", why);
-		return err == -EINVAL ? 2 : 1;
+		return g.bad_spec ? 2 : 1;
 	}
+	g.stop = &stop;
 	if (sink_ifindex) {
 		err = gen_sink_attach(&g, sink_ifindex, o->sink_tc);
 		if (err) {
-			fprintf(stderr, "shoal-gen: sink on %s: %s\n", o->sink, strerror(-err));
+			fprintf(stderr, "shoal-gen: sink on %s: %s%s\n", o->sink, strerror(-err),
+				err == -EBUSY ? " (an XDP program runs there already)" : "");
+			sink_ifindex = 0;
 			goto out;
 		}
-		if (gen_sink_read(&g, &got0, NULL))
+		if ((err = gen_sink_read(&g, &got0, NULL))) {
+			fprintf(stderr, "shoal-gen: reading the sink: %s\n", strerror(-err));
 			goto out;
+		}
 	}
 	err = gen_send(&g, o->count, &sent, &ns);
 	if (err && err != -EINTR) {
 		fprintf(stderr, "shoal-gen: sending on %s: %s\n", o->dev, strerror(-err));
 		goto out;
 	}
-	if (sink_ifindex && gen_sink_settle(&g, &got))
+	if (sink_ifindex && (err = gen_sink_settle(&g, &got))) {
+		fprintf(stderr, "shoal-gen: reading the sink: %s\n", strerror(-err));
 		goto out;
+	}
 	got -= got0;
 	if (o->json) {
 		struct json_object *j = json_object_new_object();
@@ -254,24 +262,31 @@ static int cmd_sink(struct opts *o)
 	}
 	err = gen_sink_attach(&g, ifindex, o->sink_tc);
 	if (err) {
-		fprintf(stderr, "shoal-gen: sink on %s: %s\n", o->dev, strerror(-err));
+		fprintf(stderr, "shoal-gen: sink on %s: %s%s\n", o->dev, strerror(-err),
+			err == -EBUSY ? " (an XDP program runs there already)" : "");
 		goto out;
 	}
-	if (gen_sink_read(&g, &f0, &b0))
+	if ((err = gen_sink_read(&g, &f0, &b0))) {
+		fprintf(stderr, "shoal-gen: reading the sink: %s\n", strerror(-err));
 		goto detach;
+	}
 	t0 = now_ns();
 	while (!stop && (!o->seconds || t < o->seconds)) {
 		sleep(1);
 		t++;
-		if (gen_sink_read(&g, &f, &b))
+		if ((err = gen_sink_read(&g, &f, &b))) {
+			fprintf(stderr, "shoal-gen: reading the sink: %s\n", strerror(-err));
 			goto detach;
+		}
 		if (!o->json)
 			printf("%llus %.3f Mpps\n", t, (double)(f - f0 - last) / 1e6);
 		fflush(stdout);
 		last = f - f0;
 	}
-	if (gen_sink_read(&g, &f, &b))
+	if ((err = gen_sink_read(&g, &f, &b))) {
+		fprintf(stderr, "shoal-gen: reading the sink: %s\n", strerror(-err));
 		goto detach;
+	}
 	f -= f0;
 	b -= b0;
 	if (o->json)

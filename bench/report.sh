@@ -12,11 +12,18 @@ cd "$DIR" || exit 1
 R=report.md
 
 have() { [ -s "$1.json" ] && jq -e . "$1.json" >/dev/null 2>&1; }
+# jq for the report: a figure a benchmark did not write is "-", and a table that cannot
+# be read says so and makes the report exit 1, instead of ending it.
+ERR=0
+J() {
+	jq "$@" || { ERR=$((ERR + 1)); echo "(not readable: jq failed on this table)"; }
+}
 fmt_ratio() { awk -v v="$1" 'BEGIN { if (v == "" || v == "null") print "-"; else printf "%.2fx", v }'; }
 
 plot() { # NAME SCRIPT: a PNG from a gnuplot script (data files beside it)
 	gnuplot -e "set terminal pngcairo size 900,480 font 'sans,10' noenhanced; set output '$1.png'" \
-		-e "$2" 2>"$1.plot.log" && rm -f "$1.plot.log" || echo "report: plot $1 failed (see $DIR/$1.plot.log)" >&2
+		-e "$2" 2>"$1.plot.log" && rm -f "$1.plot.log" ||
+		{ ERR=$((ERR + 1)); echo "report: plot $1 failed (see $DIR/$1.plot.log)" >&2; }
 }
 
 {
@@ -40,16 +47,19 @@ plot() { # NAME SCRIPT: a PNG from a gnuplot script (data files beside it)
 	echo "## Headlines"
 	echo
 	if have compare; then
-		jq -r '
-		  (.variants | map({key: .name, value: .}) | from_entries) as $v |
+		J -r '
+		  def ratio(a; b): if (a | type) == "number" and (b | type) == "number" and b != 0
+		                   then "\((a / b * 100 | round) / 100)x" else "-" end;
+		  def broken(d): if d then "\((d.broken_on_add // 0) + (d.broken_on_drain // 0))" else "-" end;
+		  ((.variants // []) | map({key: .name, value: .}) | from_entries) as $v |
 		  ["nftables", "haproxy", "ecmp"][] as $alt | select($v[$alt] and $v.shoal) |
-		  "- shoal vs \($alt): \(($v.shoal.close.rps / $v[$alt].close.rps * 100 | round) / 100)x the requests/s with a new connection each, \(($v.shoal.keepalive.rps / $v[$alt].keepalive.rps * 100 | round) / 100)x with keep-alive; streams broken by one join and one drain: shoal \($v.shoal.disruption.broken_on_add + $v.shoal.disruption.broken_on_drain), \($alt) \($v[$alt].disruption.broken_on_add + $v[$alt].disruption.broken_on_drain) (of \($v[$alt].disruption.streams))."
+		  "- shoal vs \($alt): \(ratio($v.shoal.close.rps; $v[$alt].close.rps)) the requests/s with a new connection each, \(ratio($v.shoal.keepalive.rps; $v[$alt].keepalive.rps)) with keep-alive; streams broken by one join and one drain: shoal \(broken($v.shoal.disruption)), \($alt) \(broken($v[$alt].disruption)) (of \($v[$alt].disruption.streams // "-"))."
 		' compare.json
 	else
 		echo "- the comparison did not run (see compare.log)"
 	fi
 	if have datapath; then
-		jq -r '.variants[] | select(.name != "trivial_tx" and .name != "trivial_pass") |
+		J -r '(.variants // [])[] | select(.name != "trivial_tx" and .name != "trivial_pass") |
 		  "- \(.name): \(.mpps_per_core) Mpps per core, \(.cpu_ratio_to_trivial_tx)x the trivial XDP_TX program'"'"'s CPU time per frame" +
 		  (if .cpu_ratio_to_trivial_pass then ", \(.cpu_ratio_to_trivial_pass)x the trivial XDP_PASS program'"'"'s" else "" end)' datapath.json
 	fi
@@ -66,10 +76,10 @@ plot() { # NAME SCRIPT: a PNG from a gnuplot script (data files beside it)
 		echo
 		echo "| path | verdict | Mpps per core | CPU ns per frame | vs trivial XDP_TX | vs trivial XDP_PASS | program ns | description |"
 		echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"
-		jq -r '.variants[] | "| `\(.name)` | \(.verdict) \(.reason // "") | \(.mpps_per_core) | \(.cpu_ns_per_pkt) | \(.cpu_ratio_to_trivial_tx)x | \(if .cpu_ratio_to_trivial_pass then "\(.cpu_ratio_to_trivial_pass)x" else "" end) | \(.prog_ns_per_pkt) | \(.description) |"' datapath.json
+		J -r '(.variants // [])[] | "| `\(.name)` | \(.verdict) \(.reason // "") | \(.mpps_per_core) | \(.cpu_ns_per_pkt) | \(.cpu_ratio_to_trivial_tx)x | \(if .cpu_ratio_to_trivial_pass then "\(.cpu_ratio_to_trivial_pass)x" else "" end) | \(.prog_ns_per_pkt) | \(.description) |"' datapath.json
 		echo
 		echo "![packets per second per core, by path](datapath.png)"
-		jq -r '.variants[] | "\(.name) \(.mpps_per_core) \(.cpu_ratio_to_trivial_tx)"' datapath.json >datapath.dat
+		J -r '(.variants // [])[] | "\(.name) \(.mpps_per_core) \(.cpu_ratio_to_trivial_tx)"' datapath.json >datapath.dat
 		plot datapath "set style fill solid 0.6; set boxwidth 0.6; set yrange [0:*]; set ylabel 'Mpps per core'; set xtics rotate by -30; set grid ytics; set title 'Live veth: frames per second on one core (labels: CPU time per frame over the trivial XDP_TX program)'; plot 'datapath.dat' using 0:2:xtic(1) with boxes notitle, '' using 0:2:(sprintf('%.2fx', \$3)) with labels offset 0,1 notitle"
 	else
 		echo "Not run: see datapath.log."
@@ -86,8 +96,8 @@ plot() { # NAME SCRIPT: a PNG from a gnuplot script (data files beside it)
 		echo
 		echo "| balancer | req/s, new conn. | vs ECMP | p50 ms | p99 ms | errors | CPU µs/req | balancing µs/req | req/s, keep-alive | vs ECMP | p50 ms | p99 ms | errors | balancing µs/req |"
 		echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
-		jq -r '.variants[] | "| \(.name) | \(.close.rps) | \(.rps_ratio_to_ecmp_close)x | \(.close.p50_ms) | \(.close.p99_ms) | \(.close.errors) | \(.close.cpu_us_per_req) | \(.balancer_cpu_us_per_req_close) | \(.keepalive.rps) | \(.rps_ratio_to_ecmp_keepalive)x | \(.keepalive.p50_ms) | \(.keepalive.p99_ms) | \(.keepalive.errors) | \(.balancer_cpu_us_per_req_keepalive) |"' compare.json
-		jq -r '(.references // [])[] | "| (reference) \(.name) | \(.close.rps) | \(.rps_ratio_to_ecmp_close)x | \(.close.p50_ms) | \(.close.p99_ms) | \(.close.errors) | \(.close.cpu_us_per_req) | | \(.keepalive.rps) | \(.rps_ratio_to_ecmp_keepalive)x | \(.keepalive.p50_ms) | \(.keepalive.p99_ms) | \(.keepalive.errors) | |"' compare.json
+		J -r '(.variants // [])[] | "| \(.name) | \(.close.rps) | \(.rps_ratio_to_ecmp_close)x | \(.close.p50_ms) | \(.close.p99_ms) | \(.close.errors) | \(.close.cpu_us_per_req) | \(.balancer_cpu_us_per_req_close) | \(.keepalive.rps) | \(.rps_ratio_to_ecmp_keepalive)x | \(.keepalive.p50_ms) | \(.keepalive.p99_ms) | \(.keepalive.errors) | \(.balancer_cpu_us_per_req_keepalive) |"' compare.json
+		J -r '(.references // [])[] | "| (reference) \(.name) | \(.close.rps) | \(.rps_ratio_to_ecmp_close)x | \(.close.p50_ms) | \(.close.p99_ms) | \(.close.errors) | \(.close.cpu_us_per_req) | | \(.keepalive.rps) | \(.rps_ratio_to_ecmp_keepalive)x | \(.keepalive.p50_ms) | \(.keepalive.p99_ms) | \(.keepalive.errors) | |"' compare.json
 		echo
 		echo "Reading it: client, router, switch, balancer and servers all share this machine's"
 		echo "$(nproc) CPUs, and wrk keeps them busy ($(jq -r '[.variants[].close.machine_busy_cpus // empty] | max // "?"' compare.json) CPUs at the most), so CPU per request is"
@@ -103,10 +113,10 @@ plot() { # NAME SCRIPT: a PNG from a gnuplot script (data files beside it)
 		echo
 		echo "| balancer | streams | broken on join | broken on drain | new requests failed on join | on drain | how |"
 		echo "| --- | ---: | ---: | ---: | ---: | ---: | --- |"
-		jq -r '.variants[] | "| \(.name) | \(.disruption.streams) | \(.disruption.broken_on_add) | \(.disruption.broken_on_drain) | \(.disruption.http_failed_on_add) | \(.disruption.http_failed_on_drain) | \(.description) |"' compare.json
+		J -r '(.variants // [])[] | "| \(.name) | \(.disruption.streams) | \(.disruption.broken_on_add) | \(.disruption.broken_on_drain) | \(.disruption.http_failed_on_add) | \(.disruption.http_failed_on_drain) | \(.description) |"' compare.json
 		echo
 		echo "![requests per second](compare_rps.png) ![connections broken](compare_disruption.png)"
-		jq -r '.variants[] | "\(.name) \(.close.rps) \(.keepalive.rps) \(.disruption.broken_on_add) \(.disruption.broken_on_drain)"' compare.json >compare.dat
+		J -r '(.variants // [])[] | "\(.name) \(.close.rps) \(.keepalive.rps) \(.disruption.broken_on_add) \(.disruption.broken_on_drain)"' compare.json >compare.dat
 		plot compare_rps "set style data histograms; set style histogram clustered gap 1; set style fill solid 0.6; set yrange [0:*]; set ylabel 'requests/s'; set grid ytics; set title 'wrk through each balancer'; plot 'compare.dat' using 2:xtic(1) title 'new connection per request', '' using 3 title 'keep-alive'"
 		plot compare_disruption "set style data histograms; set style histogram clustered gap 1; set style fill solid 0.6; set ylabel 'streams broken'; set yrange [0:*]; set grid ytics; set title 'Long-lived connections broken by a join and a drain'; plot 'compare.dat' using 4:xtic(1) title 'node joins', '' using 5 title 'node drained'"
 	else
@@ -123,40 +133,41 @@ plot() { # NAME SCRIPT: a PNG from a gnuplot script (data files beside it)
 		echo
 		echo "| nodes | M | ms | ns per bucket | vs 10 nodes, M = 65537 |"
 		echo "| ---: | ---: | ---: | ---: | ---: |"
-		jq -r '.table_build[] | "| \(.nodes) | \(.m) | \(.ms // "skipped") | \(.ns_per_bucket // "") | \(if .ratio_to_baseline then "\(.ratio_to_baseline)x" else "" end) |"' scale.json
+		J -r '(.table_build // [])[] | "| \(.nodes) | \(.m) | \(.ms // "skipped") | \(.ns_per_bucket // "") | \(if .ratio_to_baseline then "\(.ratio_to_baseline)x" else "" end) |"' scale.json
+		J -r '(.table_build_skipped // [])[] | "| \(.nodes // "?") | \(.m // "?") | skipped | | |"' scale.json
 		echo
 		echo "Per-packet cost against the number of VIPs and the pool size:"
 		echo
 		echo "| VIPs | ns/pkt | vs trivial | vs 1 VIP |"
 		echo "| ---: | ---: | ---: | ---: |"
-		jq -r '.pkt_cost_vips[] | "| \(.vips) | \(.ns_per_pkt) | \(.ratio_to_trivial)x | \(.ratio_to_first)x |"' scale.json
+		J -r '(.pkt_cost_vips // [])[] | "| \(.vips) | \(.ns_per_pkt) | \(.ratio_to_trivial)x | \(.ratio_to_first)x |"' scale.json
 		echo
 		echo "| pool size | ns/pkt | vs trivial | vs 2 nodes |"
 		echo "| ---: | ---: | ---: | ---: |"
-		jq -r '.pkt_cost_pool[] | "| \(.nodes) | \(.ns_per_pkt) | \(.ratio_to_trivial)x | \(.ratio_to_first)x |"' scale.json
+		J -r '(.pkt_cost_pool // [])[] | "| \(.nodes) | \(.ns_per_pkt) | \(.ratio_to_trivial)x | \(.ratio_to_first)x |"' scale.json
 		echo
 		echo "Map memory (what the kernel charges for shoal's maps):"
 		echo
 		echo "| VIPs | pool size | bytes | vs the smallest |"
 		echo "| ---: | ---: | ---: | ---: |"
-		jq -r '.map_memory[] | "| \(.vips) | \(.nodes) | \(.bytes) | \(.ratio_to_smallest)x |"' scale.json
+		J -r '(.map_memory // [])[] | "| \(.vips) | \(.nodes) | \(.bytes) | \(.ratio_to_smallest)x |"' scale.json
 		echo
 		echo "Everything is preallocated, so only the table size M moves it:"
 		echo
 		echo "| M | bytes | vs M = 65537 |"
 		echo "| ---: | ---: | ---: |"
-		jq -r '(.map_memory_by_m // [])[] | "| \(.m) | \(.bytes) | \(.ratio_to_smallest)x |"' scale.json
+		J -r '(.map_memory_by_m // [])[] | "| \(.m) | \(.bytes) | \(.ratio_to_smallest)x |"' scale.json
 		echo
 		echo "![table build time](scale_build.png) ![per-packet cost](scale_pkt.png)"
-		ms=$(jq -r '[.table_build[].m] | unique | map(tostring) | join(" ")' scale.json)
+		ms=$(jq -r '[(.table_build // [])[].m] | unique | map(tostring) | join(" ")' scale.json)
 		for m in $ms; do
-			jq -r --argjson m "$m" '.table_build[] | select(.m == $m and .ms != null) | "\(.nodes) \(.ms)"' \
+			J -r --argjson m "$m" '(.table_build // [])[] | select(.m == $m and .ms != null) | "\(.nodes) \(.ms)"' \
 				scale.json >"scale_build_$m.dat"
 		done
-		jq -r '.pkt_cost_vips[] | "\(.vips) \(.ns_per_pkt)"' scale.json >scale_vips.dat
-		jq -r '.pkt_cost_pool[] | "\(.nodes) \(.ns_per_pkt)"' scale.json >scale_pool.dat
+		J -r '(.pkt_cost_vips // [])[] | "\(.vips) \(.ns_per_pkt)"' scale.json >scale_vips.dat
+		J -r '(.pkt_cost_pool // [])[] | "\(.nodes) \(.ns_per_pkt)"' scale.json >scale_pool.dat
 		plot scale_build "set logscale xy; set xlabel 'nodes in the pool'; set ylabel 'ms'; set grid; set key right bottom; set title 'Maglev table build time'; plot for [m in '$ms'] 'scale_build_'.m.'.dat' using 1:2 with linespoints title 'M = '.m"
-		plot scale_pkt "set logscale x; set xlabel 'VIPs / nodes in the pool'; set ylabel 'ns per packet'; set yrange [0:*]; set grid; set title 'Per-packet cost (BPF_PROG_TEST_RUN)'; plot 'scale_vips.dat' using 1:2 with linespoints title 'against VIPs', 'scale_pool.dat' using 1:2 with linespoints title 'against pool size', $(jq .trivial_ns_per_pkt scale.json) title 'trivial program' dashtype 2"
+		plot scale_pkt "set logscale x; set xlabel 'VIPs / nodes in the pool'; set ylabel 'ns per packet'; set yrange [0:*]; set grid; set title 'Per-packet cost (BPF_PROG_TEST_RUN)'; plot 'scale_vips.dat' using 1:2 with linespoints title 'against VIPs', 'scale_pool.dat' using 1:2 with linespoints title 'against pool size', $(jq '.trivial_ns_per_pkt // 0' scale.json) title 'trivial program' dashtype 2"
 	else
 		echo "Not run: see scale.log."
 	fi
@@ -169,7 +180,7 @@ plot() { # NAME SCRIPT: a PNG from a gnuplot script (data files beside it)
 		echo
 		echo "| path | ns/pkt | vs trivial | verdict | method |"
 		echo "| --- | ---: | ---: | --- | --- |"
-		jq -r '.paths[] | "| `\(.name)` | \(.ns_per_pkt) | \(.ratio)x | \(.action) \(.reason) | \(.method) |"' micro.json
+		J -r '(.paths // [])[] | "| `\(.name)` | \(.ns_per_pkt) | \(.ratio)x | \(.action) \(.reason) | \(.method) |"' micro.json
 	else
 		echo "Not run: see micro.log."
 	fi
@@ -180,7 +191,7 @@ plot() { # NAME SCRIPT: a PNG from a gnuplot script (data files beside it)
 	if have live; then
 		echo "| variant | Mpps per core | CPU ns per packet | vs trivial | program ns |"
 		echo "| --- | ---: | ---: | ---: | ---: |"
-		jq -r '.variants[] | "| `\(.name)` | \(.mpps_per_core) | \(.cpu_ns_per_pkt) | \(.cpu_ratio_to_trivial)x | \(.prog_ns_per_pkt) |"' live.json
+		J -r '(.variants // [])[] | "| `\(.name)` | \(.mpps_per_core) | \(.cpu_ns_per_pkt) | \(.cpu_ratio_to_trivial)x | \(.prog_ns_per_pkt) |"' live.json
 	else
 		echo "Not run: see live.log."
 	fi
@@ -189,3 +200,7 @@ plot() { # NAME SCRIPT: a PNG from a gnuplot script (data files beside it)
 	echo "files beside this report; the method of each benchmark is in docs/benchmarks.md."
 } >"$R"
 echo "report: wrote $DIR/$R" >&2
+if [ "$ERR" -gt 0 ]; then
+	echo "report: $ERR table(s) or plot(s) could not be made" >&2
+	exit 1
+fi

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <netinet/in.h>
@@ -131,8 +132,10 @@ int gen_open(struct gen *g, const char *obj_path, const struct gen_spec *spec, c
 	g->prog_fd = g->sink_fd = g->sink_tc_fd = g->count_fd = g->bss_fd = -1;
 	if (spec) {
 		err = gen_template(g, spec, &conf, why, n);
-		if (err)
+		if (err) {
+			g->bad_spec = true;
 			return err;
+		}
 		g->ifindex = spec->ifindex;
 		g->batch = spec->batch ? spec->batch : 64;
 	}
@@ -207,6 +210,11 @@ int gen_send(struct gen *g, __u64 count, __u64 *sent, double *ns)
 
 		__u64 before = *sent;
 
+		if (g->stop && *g->stop) {
+			err = -EINTR;
+			break;
+		}
+
 		err = bpf_prog_test_run_opts(g->prog_fd, &o);
 		if (err)
 			err = -errno;
@@ -230,48 +238,74 @@ int gen_sink_attach(struct gen *g, int ifindex, bool tc)
 	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = g->sink_tc_fd);
 	int err;
 
-	if (!tc)
-		return bpf_xdp_attach(ifindex, g->sink_fd, XDP_FLAGS_DRV_MODE, NULL);
+	if (!tc) {
+		err = bpf_xdp_attach(ifindex, g->sink_fd,
+				     XDP_FLAGS_DRV_MODE | XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
+		return err == -EEXIST ? -EBUSY : err;
+	}
 	err = bpf_tc_hook_create(&hook);
 	if (err && err != -EEXIST)
 		return err;
-	return bpf_tc_attach(&hook, &opts);
+	g->tc_qdisc_ours = err == 0;
+	err = bpf_tc_attach(&hook, &opts);
+	if (err) {
+		if (g->tc_qdisc_ours) {
+			hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
+			bpf_tc_hook_destroy(&hook);
+		}
+		return err;
+	}
+	g->tc_handle = opts.handle;
+	g->tc_priority = opts.priority;
+	return 0;
 }
 
 void gen_sink_detach(struct gen *g, int ifindex, bool tc)
 {
 	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = g->tc_handle, .priority = g->tc_priority);
+	DECLARE_LIBBPF_OPTS(bpf_xdp_attach_opts, xo, .old_prog_fd = g->sink_fd);
 
-	(void)g;
 	if (!tc) {
-		bpf_xdp_detach(ifindex, XDP_FLAGS_DRV_MODE, NULL);
+		/* Only if the sink is still what runs there. */
+		bpf_xdp_detach(ifindex, XDP_FLAGS_DRV_MODE, &xo);
 		return;
 	}
-	/* Removes the clsact qdisc and what hangs from it: the sink was all there was. */
-	hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
-	bpf_tc_hook_destroy(&hook);
+	if (g->tc_qdisc_ours) {
+		/* The clsact qdisc was made for the sink: it goes, with the sink. */
+		hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
+		bpf_tc_hook_destroy(&hook);
+	} else {
+		bpf_tc_detach(&hook, &opts);
+	}
 }
 
 int gen_sink_read(const struct gen *g, __u64 *frames, __u64 *bytes)
 {
-	int ncpu = libbpf_num_possible_cpus(), i;
-	__u64 v[512];
+	int ncpu = libbpf_num_possible_cpus(), i, err = 0;
+	__u64 *v;
 	__u32 k;
 
-	if (ncpu <= 0 || ncpu > 512)
-		return -ENOTSUP;
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -ENOTSUP;
+	v = calloc((size_t)ncpu, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
 	for (k = 0; k < GEN_SINK_MAX; k++) {
 		__u64 sum = 0, *out = k == GEN_SINK_FRAMES ? frames : bytes;
 
 		if (!out)
 			continue;
-		if (bpf_map_lookup_elem(g->count_fd, &k, v))
-			return -errno;
+		if (bpf_map_lookup_elem(g->count_fd, &k, v)) {
+			err = -errno;
+			break;
+		}
 		for (i = 0; i < ncpu; i++)
 			sum += v[i];
 		*out = sum;
 	}
-	return 0;
+	free(v);
+	return err;
 }
 
 int gen_sink_settle(const struct gen *g, __u64 *frames)

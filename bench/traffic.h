@@ -3,6 +3,7 @@
 #ifndef SHOAL_BENCH_TRAFFIC_H
 #define SHOAL_BENCH_TRAFFIC_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <linux/types.h>
@@ -31,6 +32,11 @@ struct gen {
 	int bss_fd;		/* gen_seq */
 	int ifindex;
 	__u32 len, batch;
+	bool bad_spec;		/* gen_open() refused the spec (a usage error), not the kernel */
+	volatile sig_atomic_t *stop;	/* when set and non-zero, gen_send() ends at the next chunk */
+	/* The tc sink: where it hangs, and whether the clsact qdisc is ours to remove. */
+	__u32 tc_handle, tc_priority;
+	bool tc_qdisc_ours;
 	__u8 frame[GEN_FRAME_MAX];
 };
 
@@ -46,7 +52,11 @@ void gen_close(struct gen *g);
  * time it took. A signal ends it early with -EINTR, *sent still true.
  */
 int gen_send(struct gen *g, __u64 count, __u64 *sent, double *ns);
-/* The sinks: XDP on a veth's receiving end, or tc ingress behind an XDP program that passes. */
+/*
+ * The sinks: XDP on a veth's receiving end (refused with -EBUSY where an XDP
+ * program runs already), or a tc ingress filter behind an XDP program that
+ * passes. Detaching removes only what the attach added.
+ */
 int gen_sink_attach(struct gen *g, int ifindex, bool tc);
 void gen_sink_detach(struct gen *g, int ifindex, bool tc);
 /* What the sinks counted so far, over all CPUs (either may be NULL). */

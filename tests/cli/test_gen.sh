@@ -46,7 +46,9 @@ MSG="--tcp"; check "--tcp fin: exit 2" usage_error send --dev ga --src 198.18.3.
 MSG="not a MAC"; check "a bad --dst-mac: exit 2" usage_error send --dev ga --src 198.18.3.1 --dst 198.18.4.1 --dst-mac 02:00
 MSG="--dst-mac, or --sink"; check "no destination MAC and no sink: exit 2" usage_error send --dev ga --src 198.18.3.1 --dst 198.18.4.1
 MSG="would wrap"; check "more flows than the source address's last 16 bits hold: exit 2" usage_error send --dev ga --src 198.18.3.255 --dst 198.18.4.1 --sport 65535 --flows 65536 --sink gb
-check "an interface that is not there: exit 1, named" sh -c "'$G' send --dev nope0 --src 198.18.3.1 --dst 198.18.4.1 --sink gb 2>&1 >/dev/null | grep -q \"'nope0': no such interface\"; [ \$? = 0 ]"
+check "an interface that is not there: exit 1, named" sh -c "
+	'$G' send --dev nope0 --src 198.18.3.1 --dst 198.18.4.1 --sink gb 2>'$tmp/e' >/dev/null
+	[ \$? = 1 ] && grep -q \"'nope0': no such interface\" '$tmp/e'"
 MSG="unexpected argument"; check "a stray argument: exit 2" usage_error sink --dev gb extra
 
 # ---- every frame arrives ----
@@ -94,13 +96,17 @@ check "32 IPv6 UDP datagrams of 200 bytes over 8 flows are captured" \
 	capture 32 "$tmp/u6" --src fd00::1 --dst fd00::2 --proto udp --dport 9 --sport 5000 --flows 8 --size 200
 check "... 8 distinct source ports, UDP checksums correct, 200-byte frames" \
 	sh -c "[ \$(grep -o 'fd00::1\.[0-9]* >' '$tmp/u6' | sort -u | wc -l) = 8 ] && [ \$(grep -c 'udp sum ok' '$tmp/u6') -ge 32 ] && grep -q 'payload length: 146' '$tmp/u6'"
+check "a sink where an XDP program runs already is refused (exit 1), and that program stays" sh -c "
+	'$G' send --dev ga --src 198.18.3.1 --dst 198.18.4.1 --sink gb --count 10 2>'$tmp/e' >/dev/null
+	[ \$? = 1 ] && grep -q 'runs there already' '$tmp/e' && ip link show gb | grep -q 'prog/xdp'"
 ip link set dev gb xdpdrv off
 
 # ---- the sink command ----
-check "sink --seconds 2 counts what a sender sends meanwhile" sh -c "
-	'$G' sink --dev gb --seconds 2 -j >'$tmp/s' &
+check "sink --seconds 3 counts what a sender sends meanwhile" sh -c "
+	'$G' sink --dev gb --seconds 3 -j >'$tmp/s' &
 	sp=\$!
-	sleep 0.5
+	i=0
+	until ip link show gb | grep -q 'prog/xdp'; do i=\$((i + 1)); [ \$i -gt 50 ] && exit 1; sleep 0.05; done
 	'$G' send --dev ga --dst-mac 02:00:00:00:0b:01 --src 198.18.3.1 --dst 198.18.4.1 --count 50000 >/dev/null
 	wait \$sp
 	jq -e '.frames_received == 50000' '$tmp/s' >/dev/null"
