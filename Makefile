@@ -116,12 +116,12 @@ $(BUILD)/bench/%.bpf.o: bench/%.bpf.c $(BPF_HDRS) bench/gen.h bench/floor.h | $(
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -Ibench -c $< -o $@
 
-BENCH_COMMON := bench/common.c bench/common.h tests/unit/fixture.c
+BENCH_COMMON := bench/common.c bench/common.h tests/unit/fixture.c bench/floor.c bench/floor.h
 
 $(BUILD)/bench/micro: bench/micro.c $(BENCH_COMMON) $(BUILD)/libshoal.a $(BUILD)/bench/floor.bpf.o | $(BUILD)/bench
 	$(call msg,CCLD,$@)
 	$(Q)$(CC) $(CFLAGS) -Ibench -Itests/unit -DFLOOR_OBJ='"$(abspath $(BUILD)/bench/floor.bpf.o)"' \
-		$< bench/common.c tests/unit/fixture.c -o $@ $(BUILD)/libshoal.a $(LDLIBS) -lm
+		$< bench/common.c bench/floor.c tests/unit/fixture.c -o $@ $(BUILD)/libshoal.a $(LDLIBS) -lm
 
 $(BUILD)/bench/live: bench/live.c $(BENCH_COMMON) bench/traffic.c bench/traffic.h $(BUILD)/libshoal.a \
 		$(BUILD)/bench/floor.bpf.o | $(BUILD)/bench
@@ -132,7 +132,7 @@ $(BUILD)/bench/live: bench/live.c $(BENCH_COMMON) bench/traffic.c bench/traffic.
 $(BUILD)/bench/scale: bench/scale.c $(BENCH_COMMON) $(BUILD)/libshoal.a $(BUILD)/bench/floor.bpf.o | $(BUILD)/bench
 	$(call msg,CCLD,$@)
 	$(Q)$(CC) $(CFLAGS) -Ibench -Itests/unit -DFLOOR_OBJ='"$(abspath $(BUILD)/bench/floor.bpf.o)"' \
-		$< bench/common.c tests/unit/fixture.c -o $@ $(BUILD)/libshoal.a $(LDLIBS) -lm
+		$< bench/common.c bench/floor.c tests/unit/fixture.c -o $@ $(BUILD)/libshoal.a $(LDLIBS) -lm
 
 # The traffic generator (BPF_PROG_TEST_RUN live frames) and the live data-path benchmark built on it.
 GEN_COMMON := bench/traffic.c bench/traffic.h bench/gen.h bench/common.c bench/common.h

@@ -90,24 +90,46 @@ int pin_fastest(int (*speed)(void *arg, int cpu, double *score), void *arg)
 	return err ? err : best;
 }
 
+#define HOLD_MAX	64
+
+static int hold_free[HOLD_MAX];	/* veths released by unhold_prog(), for reuse */
+static int nfree;
+
 int hold_prog(int prog_fd)
 {
-	static int held;
+	static int made;
 	char cmd[128], name[16];
 	int ifindex, err;
 
-	snprintf(name, sizeof(name), "hold%d", held);
-	snprintf(cmd, sizeof(cmd), "ip link add %s type veth peer name %sp", name, name);
-	if (system(cmd) != 0)
-		return -EIO;
-	ifindex = (int)if_nametoindex(name);
-	if (!ifindex)
-		return -ENODEV;
-	held++;
+	if (nfree) {
+		ifindex = hold_free[--nfree];
+	} else {
+		snprintf(name, sizeof(name), "hold%d", made);
+		snprintf(cmd, sizeof(cmd), "ip link add %s type veth peer name %sp", name, name);
+		if (system(cmd) != 0)
+			return -EIO;
+		ifindex = (int)if_nametoindex(name);
+		if (!ifindex)
+			return -ENODEV;
+		made++;
+	}
 	err = bpf_xdp_attach(ifindex, prog_fd, XDP_FLAGS_DRV_MODE, NULL);
-	if (err)
-		fprintf(stderr, "bench: hold a program on %s: %s\n", name, strerror(-err));
-	return err;
+	if (err) {
+		fprintf(stderr, "bench: hold a program on a veth of its own: %s\n", strerror(-err));
+		if (nfree < HOLD_MAX)
+			hold_free[nfree++] = ifindex;
+		return err;
+	}
+	return ifindex;
+}
+
+void unhold_prog(int handle)
+{
+	if (handle <= 0)
+		return;
+	bpf_xdp_detach(handle, XDP_FLAGS_DRV_MODE, NULL);
+	if (nfree < HOLD_MAX)
+		hold_free[nfree++] = handle;
 }
 
 int jit_enabled(void)

@@ -26,9 +26,11 @@ int pin_fastest(int (*speed)(void *arg, int cpu, double *score), void *arg);
  * program that is attached nowhere into the XDP dispatcher for the run and
  * takes it out after, an RCU grace period each (1-3 ms a run here, 1-3 ns a
  * packet at 10^6 repeats); an attached one is in it already. Only in a
- * private namespace (the veths are not removed). 0 or -errno.
+ * private namespace (the veths are not removed). A handle (> 0) for
+ * unhold_prog(), which frees the veth for the next hold, or -errno.
  */
 int hold_prog(int prog_fd);
+void unhold_prog(int handle);
 /* net.core.bpf_jit_enable, or -1: read it before entering a namespace that hides it. */
 int jit_enabled(void);
 /* Figures to three decimals: more would be noise. */

@@ -38,22 +38,6 @@ _Static_assert(REPEAT % 2 == 0, "REPEAT must be even");
 #define BENCH_NON_VIP	"198.18.2.1"
 
 
-/*
- * One load of bench/floor.bpf.c. The wrapper restores one frame length, and
- * floor_move makes one head move, both fixed at load: each (length, move)
- * that a path needs has its own load.
- */
-struct floor {
-	struct bpf_object *obj;
-	struct floor_conf conf;
-	int empty_fd;		/* return XDP_PASS */
-	int trivial_fd;		/* swap MACs, return XDP_TX */
-	int restore_fd;		/* restore the head and the frame, tail-call slot 0 of target */
-	int move_fd;		/* bpf_xdp_adjust_head(head_move), return XDP_PASS */
-	int move_swap_fd;	/* the same, then swap MACs, return XDP_TX: a check */
-	int target_fd;		/* prog array */
-	int frame_fd;		/* the saved frame */
-};
 
 /* The reference programs of bench/floor.bpf.c, and the data planes under test. */
 struct bench {
@@ -262,25 +246,10 @@ static int run_traced(int prog_fd, const __u8 *frame, size_t len, __u32 *action,
 	return 0;
 }
 
-static int set_target(const struct floor *fl, int prog_fd, const char *what)
-{
-	__u32 zero = 0;
-	int err = bpf_map_update_elem(fl->target_fd, &zero, &prog_fd, BPF_ANY);
-
-	if (err)
-		fprintf(stderr, "putting %s in the wrapper's prog array (tail call target): "
-			"the kernel refused it: %s\n", what, strerror(-err));
-	return err;
-}
-
 static int set_frame(const struct path *p)
 {
-	__u8 v[FRAME_MAX] = {};
-	__u32 zero = 0;
-	int err;
+	int err = floor_set_frame(p->fl, p->frame, p->len);
 
-	memcpy(v, p->frame, p->len);
-	err = bpf_map_update_elem(p->fl->frame_fd, &zero, v, BPF_ANY);
 	if (err)
 		fprintf(stderr, "%s: saving the frame: %s\n", p->name, strerror(-err));
 	return err;
@@ -288,67 +257,6 @@ static int set_frame(const struct path *p)
 
 /* ---- setup ---- */
 
-static int floor_prog(struct bpf_object *obj, const char *name)
-{
-	struct bpf_program *p = bpf_object__find_program_by_name(obj, name);
-
-	if (!p) {
-		fprintf(stderr, "%s: no program %s\n", FLOOR_OBJ, name);
-		return -ENOENT;
-	}
-	return bpf_program__fd(p);
-}
-
-static int floor_open(struct floor *fl)
-{
-	struct bpf_map *rodata, *frame, *target;
-	size_t size;
-	int err;
-
-	fl->obj = bpf_object__open_file(FLOOR_OBJ, NULL);
-	if (!fl->obj) {
-		err = -errno;
-		fprintf(stderr, "open %s: %s\n", FLOOR_OBJ, strerror(-err));
-		return err;
-	}
-	rodata = bpf_object__find_map_by_name(fl->obj, ".rodata");
-	frame = bpf_object__find_map_by_name(fl->obj, "frame");
-	target = bpf_object__find_map_by_name(fl->obj, "target");
-	if (!rodata || !frame || !target) {
-		fprintf(stderr, "%s: missing .rodata, frame or target map\n", FLOOR_OBJ);
-		return -ENOENT;
-	}
-	if (bpf_map__value_size(frame) != FRAME_MAX) {
-		fprintf(stderr, "%s: frame map holds %u bytes, want %d\n", FLOOR_OBJ,
-			bpf_map__value_size(frame), FRAME_MAX);
-		return -EINVAL;
-	}
-	/* floor_conf is the only read-only variable of floor.bpf.c. */
-	if (!bpf_map__initial_value(rodata, &size) || size != sizeof(fl->conf)) {
-		fprintf(stderr, "%s: .rodata is not just floor_conf\n", FLOOR_OBJ);
-		return -ENOENT;
-	}
-	err = bpf_map__set_initial_value(rodata, &fl->conf, sizeof(fl->conf));
-	if (!err)
-		err = bpf_object__load(fl->obj);
-	if (err) {
-		fprintf(stderr, "load %s: %s\n", FLOOR_OBJ, strerror(-err));
-		return err;
-	}
-	fl->empty_fd = floor_prog(fl->obj, "floor_empty");
-	fl->trivial_fd = floor_prog(fl->obj, "floor_trivial");
-	fl->restore_fd = floor_prog(fl->obj, "floor_restore");
-	fl->move_fd = floor_prog(fl->obj, "floor_move");
-	fl->move_swap_fd = floor_prog(fl->obj, "floor_move_swap");
-	if (fl->empty_fd < 0 || fl->trivial_fd < 0 || fl->restore_fd < 0 || fl->move_fd < 0 ||
-	    fl->move_swap_fd < 0)
-		return -ENOENT;
-	fl->frame_fd = bpf_map__fd(frame);
-	fl->target_fd = bpf_map__fd(target);
-	return 0;
-}
-
-/* The load of floor.bpf.c for this frame length and head move, loaded the first time. */
 static struct floor *floor_get(struct bench *b, size_t frame_len, int head_move)
 {
 	struct floor *fl;
@@ -367,7 +275,7 @@ static struct floor *floor_get(struct bench *b, size_t frame_len, int head_move)
 	fl = &b->floors[b->nfloors++];
 	fl->conf.frame_len = (__u32)frame_len;
 	fl->conf.head_move = head_move;
-	return floor_open(fl) ? NULL : fl;
+	return floor_open(fl, FLOOR_OBJ) ? NULL : fl;
 }
 
 /* The flow's bucket on the GUE data plane, computed here the way every node must. */
@@ -495,7 +403,7 @@ static int check_path(const struct bench *b, struct path *p)
 
 	err = set_frame(p);
 	if (!err)
-		err = set_target(p->fl, p->shoal_fd, "shoal");
+		err = floor_set_target(p->fl, p->shoal_fd, "shoal");
 	if (err)
 		return err;
 	err = run_traced(p->fl->restore_fd, p->frame, p->len, &action, &t, out, &out_len);
@@ -530,7 +438,7 @@ static int measure_floor(struct bench *b, const struct path *p, double *floor_ns
 
 	err = set_frame(p);
 	if (!err)
-		err = set_target(fl, fl->empty_fd, "floor_empty");
+		err = floor_set_target(fl, fl->empty_fd, "floor_empty");
 	if (err)
 		return err;
 	for (i = 0; i < RUNS; i++) {
@@ -582,7 +490,7 @@ static int measure_path(struct bench *b, struct path *p)
 		return err;
 
 	/* Warm caches and branch predictors, and prove each run takes the path. */
-	err = set_target(p->fl, p->shoal_fd, "shoal");
+	err = floor_set_target(p->fl, p->shoal_fd, "shoal");
 	if (!err && p->method == M_DIRECT)
 		err = time_path(p, p->shoal_fd, WARMUP, &ns);
 	if (!err)
@@ -598,7 +506,7 @@ static int measure_path(struct bench *b, struct path *p)
 		if (!err)
 			err = time_path(p, p->fl->restore_fd, REPEAT, &ws[i]);
 		if (!err)
-			err = set_target(p->fl, cal_fd(p), cal_name(p));
+			err = floor_set_target(p->fl, cal_fd(p), cal_name(p));
 		/* Through the wrapper the target always moves the head; alone, there and back. */
 		if (!err)
 			err = time_floor(p->fl->restore_fd, p->grow ? "wrapper->floor_move" :
@@ -610,7 +518,7 @@ static int measure_path(struct bench *b, struct path *p)
 			err = time_floor(ref->empty_fd, "empty", p->frame, p->len, XDP_PASS,
 					 p->len, &em[i]);
 		if (!err && p->grow)
-			err = set_target(p->fl, p->fl->move_swap_fd, "floor_move_swap");
+			err = floor_set_target(p->fl, p->fl->move_swap_fd, "floor_move_swap");
 		if (!err && p->grow)
 			err = time_floor(p->fl->restore_fd, "wrapper->floor_move_swap", p->frame,
 					 p->len, XDP_TX, moved, &xw[i]);
@@ -618,7 +526,7 @@ static int measure_path(struct bench *b, struct path *p)
 			err = time_floor(p->fl->move_swap_fd, "floor_move_swap", p->frame, p->len,
 					 XDP_TX, p->len, &xs[i]);
 		if (!err)
-			err = set_target(p->fl, p->shoal_fd, "shoal");
+			err = floor_set_target(p->fl, p->shoal_fd, "shoal");
 		if (err)
 			return err;
 		ns = p->method == M_DIRECT ? dir[i] : ws[i] - (wc[i] - ca[i]);
@@ -918,12 +826,12 @@ int main(int argc, char **argv)
 	for (i = 0; i < (size_t)b.nfloors; i++) {
 		const struct floor *fl = &b.floors[i];
 
-		if (hold_prog(fl->empty_fd) || hold_prog(fl->trivial_fd) ||
-		    hold_prog(fl->restore_fd) || hold_prog(fl->move_fd) ||
-		    hold_prog(fl->move_swap_fd))
+		if (hold_prog(fl->empty_fd) < 0 || hold_prog(fl->trivial_fd) < 0 ||
+		    hold_prog(fl->restore_fd) < 0 || hold_prog(fl->move_fd) < 0 ||
+		    hold_prog(fl->move_swap_fd) < 0)
 			goto out;
 	}
-	if (hold_prog(shoal_prog_fd(b.l2)) || hold_prog(shoal_prog_fd(b.gue)))
+	if (hold_prog(shoal_prog_fd(b.l2)) < 0 || hold_prog(shoal_prog_fd(b.gue)) < 0)
 		goto out;
 	cpu = pick_cpu(&b, &paths[0]);
 	if (cpu < 0) {

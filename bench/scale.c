@@ -155,15 +155,6 @@ _Static_assert(MAX_VIPS_HERE <= SHOAL_MAX_VIPS && MAX_VIPS_HERE <= VIP_NET_SIZE,
 _Static_assert(ROUNDS <= BENCH_MEDIAN_MAX && TABLE_RUNS <= BENCH_MEDIAN_MAX, "median()");
 
 
-/* One load of bench/floor.bpf.c, restoring 54-byte frames, moving no head. */
-struct floor {
-	struct bpf_object *obj;
-	int trivial_fd;		/* swap MACs, XDP_TX: the reference */
-	int empty_fd;		/* XDP_PASS: the wrapper's calibration target */
-	int restore_fd;		/* restore the frame, tail-call slot 0 of target */
-	int target_fd;		/* prog array */
-	int frame_fd;		/* the saved frame */
-};
 
 /* A frame to time, and what shoal must do with it. */
 struct flow {
@@ -280,7 +271,7 @@ static long nivcsw(void)
  * One timed test run of `repeat` packets: the wall clock around the syscall,
  * divided by `repeat` (test_run's own duration is whole ns per packet). The
  * syscall's fixed cost, with the program held in the XDP dispatcher (see
- * hold()), is a couple of microseconds: 0.02 ns per packet at FLOW_REPEAT.
+ * hold_prog()), is a couple of microseconds: 0.02 ns per packet at FLOW_REPEAT.
  * When the thread was switched out involuntarily during the run
  * (getrusage's ru_nivcsw moved), the run is repeated, up to TRIES attempts
  * in all, and the fastest attempt kept. *tries gets the number of
@@ -322,50 +313,12 @@ static int time_run(int prog_fd, const __u8 *frame, size_t len, __u32 repeat, do
 }
 
 /*
- * BPF_PROG_TEST_RUN with repeat > 1 puts the program in the XDP dispatcher
- * for the run and takes it out after (bpf_prog_change_xdp()), and each
- * change waits for an RCU grace period: about a millisecond per run, more on
- * a busy machine, 10 ns per packet at 100,000 repeats. A program that is
- * attached somewhere is in the dispatcher already, and then a run changes
- * nothing. So every program timed directly is attached (native XDP) to an
- * end of one of two veth pairs of the private namespace, left down, which no
- * packet reaches; the fixed cost of a run is then a couple of microseconds.
+ * Every program timed directly is held attached to a down veth of its own
+ * (hold_prog() in bench/common.c), so that a test run does not put it into
+ * the XDP dispatcher and take it out again, an RCU grace period each; the
+ * fixed cost of a run is then a couple of microseconds. The shoal data plane
+ * of each configuration is held while it is timed, then let go.
  */
-enum { HOLD_TRIVIAL, HOLD_EMPTY, HOLD_WRAPPER, HOLD_SHOAL, HOLD_MAX };
-
-static int hold_ifindex[HOLD_MAX];
-
-static int hold_setup(void)
-{
-	char name[IFNAMSIZ];
-	int i;
-
-	if (fx_sh("ip link add sc0 type veth peer name sc1") ||
-	    fx_sh("ip link add sc2 type veth peer name sc3"))
-		return -EIO;
-	for (i = 0; i < HOLD_MAX; i++) {
-		snprintf(name, sizeof(name), "sc%d", i);
-		hold_ifindex[i] = (int)if_nametoindex(name);
-		if (!hold_ifindex[i])
-			return -ENODEV;
-	}
-	return 0;
-}
-
-static int hold(int slot, int prog_fd, const char *what)
-{
-	int err = bpf_xdp_attach(hold_ifindex[slot], prog_fd, 0, NULL);
-
-	if (err)
-		fprintf(stderr, "attaching %s to sc%d: %s\n", what, slot, strerror(-err));
-	return err;
-}
-
-static void unhold(int slot)
-{
-	bpf_xdp_detach(hold_ifindex[slot], 0, NULL);
-}
-
 /* The median fixed cost of a test run of 2 repeats, in microseconds. */
 static double run_fixed_us(int prog_fd, const __u8 *frame, size_t len)
 {
@@ -450,80 +403,14 @@ static int time_flow(struct shoal *s, int prog_fd, const struct flow *f, __u32 r
 	return 0;
 }
 
-static int set_target(const struct floor *fl, int prog_fd, const char *what)
-{
-	__u32 zero = 0;
-
-	if (bpf_map_update_elem(fl->target_fd, &zero, &prog_fd, BPF_ANY)) {
-		fprintf(stderr, "putting %s in the wrapper's prog array: %s\n", what,
-			strerror(errno));
-		return -errno;
-	}
-	return 0;
-}
-
-static int set_frame(const struct floor *fl, const __u8 *frame, size_t len)
-{
-	__u8 v[FRAME_MAX] = {};
-	__u32 zero = 0;
-
-	memcpy(v, frame, len);
-	if (bpf_map_update_elem(fl->frame_fd, &zero, v, BPF_ANY)) {
-		fprintf(stderr, "saving the wrapper's frame: %s\n", strerror(errno));
-		return -errno;
-	}
-	return 0;
-}
-
 /* ---- setup ---- */
 
-static int floor_prog(struct bpf_object *obj, const char *name)
-{
-	struct bpf_program *p = bpf_object__find_program_by_name(obj, name);
-
-	if (!p) {
-		fprintf(stderr, "%s: no program %s\n", FLOOR_OBJ, name);
-		return -ENOENT;
-	}
-	return bpf_program__fd(p);
-}
-
+/* floor.bpf.c restoring `frame_len`-byte frames, moving no head. */
 static int floor_load(struct floor *fl, size_t frame_len)
 {
-	struct floor_conf conf = { .frame_len = (__u32)frame_len };
-	struct bpf_map *rodata, *frame, *target;
-	size_t size;
-	int err;
-
-	fl->obj = bpf_object__open_file(FLOOR_OBJ, NULL);
-	if (!fl->obj) {
-		err = -errno;
-		fprintf(stderr, "open %s: %s\n", FLOOR_OBJ, strerror(-err));
-		return err;
-	}
-	rodata = bpf_object__find_map_by_name(fl->obj, ".rodata");
-	frame = bpf_object__find_map_by_name(fl->obj, "frame");
-	target = bpf_object__find_map_by_name(fl->obj, "target");
-	if (!rodata || !frame || !target || bpf_map__value_size(frame) != FRAME_MAX ||
-	    !bpf_map__initial_value(rodata, &size) || size != sizeof(conf)) {
-		fprintf(stderr, "%s: not the floor object this bench expects\n", FLOOR_OBJ);
-		return -ENOENT;
-	}
-	err = bpf_map__set_initial_value(rodata, &conf, sizeof(conf));
-	if (!err)
-		err = bpf_object__load(fl->obj);
-	if (err) {
-		fprintf(stderr, "load %s: %s\n", FLOOR_OBJ, strerror(-err));
-		return err;
-	}
-	fl->trivial_fd = floor_prog(fl->obj, "floor_trivial");
-	fl->empty_fd = floor_prog(fl->obj, "floor_empty");
-	fl->restore_fd = floor_prog(fl->obj, "floor_restore");
-	if (fl->trivial_fd < 0 || fl->empty_fd < 0 || fl->restore_fd < 0)
-		return -ENOENT;
-	fl->frame_fd = bpf_map__fd(frame);
-	fl->target_fd = bpf_map__fd(target);
-	return 0;
+	fl->conf.frame_len = (__u32)frame_len;
+	fl->conf.head_move = 0;
+	return floor_open(fl, FLOOR_OBJ);
 }
 
 /* Node `id`'s MAC: 02:00:00:00:id, which for ids 1-4 is the fixture's. */
@@ -1045,7 +932,7 @@ static int measure_vips(struct bench *b, const __u32 *addrs, struct vip_point *p
 	struct shoal_cluster c;
 	struct shoal *s = NULL;
 	char what[64];
-	int err, i, n, slot;
+	int err, i, n, slot, held = 0;
 	size_t k;
 
 	snprintf(what, sizeof(what), "%zu VIP%s", p->vips, p->vips == 1 ? "" : "s");
@@ -1059,9 +946,11 @@ static int measure_vips(struct bench *b, const __u32 *addrs, struct vip_point *p
 	err = -EIO;
 	if (!s)
 		goto out;
-	err = hold(HOLD_SHOAL, shoal_prog_fd(s), "shoal");
-	if (err)
+	held = hold_prog(shoal_prog_fd(s));
+	if (held < 0) {
+		err = held;
 		goto out;
+	}
 	/* Every bucket this node's, nothing in transition: pass_owner for every flow. */
 	err = fx_table_uniform(s, SELF, NULL, 0, 1);
 	if (!err)
@@ -1113,8 +1002,7 @@ static int measure_vips(struct bench *b, const __u32 *addrs, struct vip_point *p
 	err = time_direct(b, s, f, n, what, &p->ns, &p->ratio, &p->trivial_ns, &p->home_ns,
 			  &p->away_ns);
 out:
-	if (s)
-		unhold(HOLD_SHOAL);
+	unhold_prog(held);
 	shoal_close(s);
 	free(slots);
 	return err;
@@ -1210,11 +1098,11 @@ static int time_pool(struct bench *b, struct shoal *s, const struct flow *local,
 	const struct floor *fl = &b->fl;
 	int fd = shoal_prog_fd(s), r, i, err;
 
-	err = set_target(fl, fd, "shoal");
+	err = floor_set_target(fl, fd, "shoal");
 	for (i = 0; !err && i < POOL_FLOWS; i++) {
 		err = time_flow(s, fd, &local[i], WARMUP, what, &x);
 		if (!err)
-			err = set_frame(fl, fwd[i].frame, fwd[i].len);
+			err = floor_set_frame(fl, fwd[i].frame, fwd[i].len);
 		if (!err)
 			err = time_flow(s, fl->restore_fd, &fwd[i], WARMUP, what, &x);
 	}
@@ -1229,9 +1117,9 @@ static int time_pool(struct bench *b, struct shoal *s, const struct flow *local,
 				err = time_flow(s, fd, &local[i], FLOW_REPEAT, what, &x);
 			/* The wrapper's overhead on this frame, then the wrapper on shoal. */
 			if (!err)
-				err = set_frame(fl, f->frame, f->len);
+				err = floor_set_frame(fl, f->frame, f->len);
 			if (!err)
-				err = set_target(fl, fl->empty_fd, "floor_empty");
+				err = floor_set_target(fl, fl->empty_fd, "floor_empty");
 			if (!err)
 				err = time_ref(fl->restore_fd, "wrapper->empty", f->frame, f->len,
 					       XDP_PASS, FLOW_REPEAT, &we1);
@@ -1239,7 +1127,7 @@ static int time_pool(struct bench *b, struct shoal *s, const struct flow *local,
 				err = time_ref(fl->empty_fd, "empty", f->frame, f->len, XDP_PASS,
 					       FLOW_REPEAT, &em1);
 			if (!err)
-				err = set_target(fl, fd, "shoal");
+				err = floor_set_target(fl, fd, "shoal");
 			if (!err)
 				err = time_flow(s, fl->restore_fd, f, FLOW_REPEAT, what, &w);
 			tr[r] += t;
@@ -1286,7 +1174,7 @@ static int measure_pool(struct bench *b, struct pool_point *p)
 	struct shoal *s = NULL;
 	char what[64];
 	__u32 k, probe;
-	int err = -ENOMEM, i, slot;
+	int err = -ENOMEM, i, slot, held = 0;
 
 	snprintf(what, sizeof(what), "pool of %u nodes", p->nodes);
 	if (!table || !slots || !local || !fwd)
@@ -1298,9 +1186,8 @@ static int measure_pool(struct bench *b, struct pool_point *p)
 	s = dataplane(&c, NULL, what);
 	if (!s)
 		goto out;
-	err = hold(HOLD_SHOAL, shoal_prog_fd(s), "shoal");
-	if (!err)
-		err = shoal_table_read(s, 0, table);
+	held = hold_prog(shoal_prog_fd(s));
+	err = held < 0 ? held : shoal_table_read(s, 0, table);
 	if (!err)
 		err = shoal_vips_read(s, slots);
 	if (err) {
@@ -1333,8 +1220,7 @@ static int measure_pool(struct bench *b, struct pool_point *p)
 		err = time_pool(b, s, local, fwd, p, what);
 out:
 	shoal_cluster_free(&c);
-	if (s)
-		unhold(HOLD_SHOAL);
+	unhold_prog(held);
 	shoal_close(s);
 	free(table);
 	free(slots);
@@ -1549,12 +1435,11 @@ int main(int argc, char **argv)
 	}
 	ref = fx_tcp4(CLIENT, 40001, POOL_VIP, VIP_PORT, PKT_TCP_ACK);
 	b.ref_len = pkt_build(&ref, b.ref, sizeof(b.ref));
-	if (!b.ref_len || floor_load(&b.fl, b.ref_len) || hold_setup())
+	if (!b.ref_len || floor_load(&b.fl, b.ref_len))
 		goto out;
 	fixed_free = run_fixed_us(b.fl.trivial_fd, b.ref, b.ref_len);
-	if (hold(HOLD_TRIVIAL, b.fl.trivial_fd, "floor_trivial") ||
-	    hold(HOLD_EMPTY, b.fl.empty_fd, "floor_empty") ||
-	    hold(HOLD_WRAPPER, b.fl.restore_fd, "floor_restore"))
+	if (hold_prog(b.fl.trivial_fd) < 0 || hold_prog(b.fl.empty_fd) < 0 ||
+	    hold_prog(b.fl.restore_fd) < 0)
 		goto out;
 	fixed_held = run_fixed_us(b.fl.trivial_fd, b.ref, b.ref_len);
 	progress("fixed cost of a test run: %.1f us, %.1f us with the program attached",
