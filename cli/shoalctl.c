@@ -913,6 +913,11 @@ static void print_daemon(void)
 		printf("  apply error: %s\n", jstr(st, "apply_error"));
 	if (jstr(st, "nexthop_error"))
 		printf("  GUE next hop missing: %s\n", jstr(st, "nexthop_error"));
+	if (json_object_object_get_ex(st, "pools_all_drained", &x)) {
+		for (i = 0; i < json_object_array_length(x); i++)
+			printf("  pool %s: EVERY MEMBER DRAINED, so none is (the pool would serve nobody)\n",
+			       json_object_get_string(json_object_array_get_idx(x, i)));
+	}
 	if (json_object_object_get_ex(st, "checks", &x)) {
 		for (i = 0; i < json_object_array_length(x); i++) {
 			struct json_object *k = json_object_array_get_idx(x, i), *h;
@@ -1129,6 +1134,7 @@ static int show_pool(struct shoal *s, const struct shoal_cluster *c, const struc
 	__u32 m = shoal_m(s), now = shoal_now_ticks(), b, transition = 0;
 	__u16 *owners = NULL;
 	__u64 wsum = 0;
+	bool all_drained;
 	__u8 pid;
 	size_t i;
 	int ret, k;
@@ -1153,8 +1159,9 @@ static int show_pool(struct shoal *s, const struct shoal_cluster *c, const struc
 				sh[t[b].prev[k]].prev++;
 		}
 	}
+	all_drained = shoal_pool_all_drained(c, pc);
 	for (i = 0; i < pc->nmembers; i++)
-		wsum += shoal_node_effective_weight(shoal_cluster_node_id(c, pc->members[i]));
+		wsum += shoal_pool_weight(shoal_cluster_node_id(c, pc->members[i]), all_drained);
 
 	if (arr) {
 		struct json_object *o = json_object_new_object(), *nodes = json_object_new_array();
@@ -1166,6 +1173,7 @@ static int show_pool(struct shoal *s, const struct shoal_cluster *c, const struc
 		json_object_object_add(o, "buckets", json_object_new_int64(m));
 		json_object_object_add(o, "digest", json_object_new_string(dg));
 		json_object_object_add(o, "in_transition", json_object_new_int64(transition));
+		json_object_object_add(o, "all_drained", json_object_new_boolean(all_drained));
 		for (i = 0; i < pc->nmembers; i++) {
 			__u16 id = pc->members[i];
 			const struct shoal_node_cfg *n = shoal_cluster_node_id(c, id);
@@ -1178,7 +1186,7 @@ static int show_pool(struct shoal *s, const struct shoal_cluster *c, const struc
 			json_object_object_add(x, "buckets", json_object_new_int64(sh[id].owned));
 			json_object_object_add(x, "share", json_object_new_double((double)sh[id].owned / m));
 			json_object_object_add(x, "weight_share", json_object_new_double(
-				wsum ? (double)shoal_node_effective_weight(n) / (double)wsum : 0));
+				wsum ? (double)shoal_pool_weight(n, all_drained) / (double)wsum : 0));
 			json_object_object_add(x, "previous_owner_of", json_object_new_int64(sh[id].prev));
 			json_object_array_add(nodes, x);
 		}
@@ -1212,6 +1220,8 @@ static int show_pool(struct shoal *s, const struct shoal_cluster *c, const struc
 		printf("pool %s: generation %llu, %u buckets, %u in transition, digest %016llx\n",
 		       pc->name, (unsigned long long)pool.gen, m, transition,
 		       (unsigned long long)maglev_digest(owners, m));
+		if (all_drained)
+			printf("every member is drained: none is, or the pool would serve nobody\n");
 		tbl_init(&tb, 6, "NODE", "WEIGHT", "BUCKETS", "SHARE", "WEIGHT SHARE", "PREV OWNER OF");
 		tb.right[1] = tb.right[2] = tb.right[3] = tb.right[4] = tb.right[5] = true;
 		for (i = 0; i < pc->nmembers; i++) {
@@ -1223,7 +1233,7 @@ static int show_pool(struct shoal *s, const struct shoal_cluster *c, const struc
 			tbl_set(&tb, 1, "%u", n->weight);
 			tbl_set(&tb, 2, "%u", sh[id].owned);
 			tbl_set(&tb, 3, "%.2f%%", 100.0 * sh[id].owned / m);
-			tbl_set(&tb, 4, "%.2f%%", wsum ? 100.0 * shoal_node_effective_weight(n) / (double)wsum : 0.0);
+			tbl_set(&tb, 4, "%.2f%%", wsum ? 100.0 * shoal_pool_weight(n, all_drained) / (double)wsum : 0.0);
 			tbl_set(&tb, 5, "%u", sh[id].prev);
 		}
 		tbl_print(&tb);

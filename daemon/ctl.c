@@ -132,6 +132,18 @@ struct json_object *ctl_status(struct daemon *d)
 	add_int(o, "uptime_seconds", (int64_t)((now - d->started) / 1000000000ULL));
 	add_str(o, "state", d->fresh ? "joining" : "serving");
 	json_object_object_add(o, "healthy", json_object_new_boolean(d->healthy));
+	{
+		struct json_object *ad = json_object_new_array();
+		struct shoal_pool pool;
+		int p;
+
+		for (p = 0; p < SHOAL_MAX_POOLS; p++) {
+			if ((d->all_drained >> p) & 1 && !shoal_pool_get(d->s, (__u8)p, &pool))
+				json_object_array_add(ad, json_object_new_string_len(pool.name,
+							   (int)strnlen(pool.name, sizeof(pool.name))));
+		}
+		json_object_object_add(o, "pools_all_drained", ad);
+	}
 	add_int(o, "leader", leader && leader->id < d->self ? leader->id : d->self);
 	add_int(o, "heartbeats_sent", d->hb_sent);
 	add_int(o, "heartbeats_received", d->hb_received);

@@ -129,13 +129,15 @@ void metrics_update(struct daemon *d)
 	t = malloc(sizeof(*t) * m);
 	owned = calloc(SHOAL_MAX_NODES, sizeof(*owned));
 	{
-		struct buf trans = { 0 }, share = { 0 };
+		struct buf trans = { 0 }, share = { 0 }, alld = { 0 };
 
 		help(&out, "shoal_table_generation", "gauge", "Generation of each pool's bucket table.");
 		help(&trans, "shoal_table_buckets_in_transition", "gauge",
 		     "Buckets whose previous owner still gets a second chance.");
 		help(&share, "shoal_table_bucket_share", "gauge",
 		     "Share of each pool's buckets that each node owns.");
+		help(&alld, "shoal_pool_all_drained", "gauge",
+		     "1 if every member of the pool is drained, so drains are ignored, else 0.");
 		for (p = 0; t && owned && p < SHOAL_MAX_POOLS; p++) {
 			struct shoal_pool pool;
 			__u32 transition = 0, now = shoal_now_ticks();
@@ -152,6 +154,8 @@ void metrics_update(struct daemon *d)
 			    pool.name, (unsigned long long)pool.gen);
 			put(&trans, "shoal_table_buckets_in_transition{node=\"%s\",pool=\"%.32s\"} %u\n",
 			    node, pool.name, transition);
+			put(&alld, "shoal_pool_all_drained{node=\"%s\",pool=\"%.32s\"} %d\n", node,
+			    pool.name, (int)((d->all_drained >> p) & 1));
 			for (i = 0; i < d->cfg.nnodes; i++) {
 				const struct shoal_node_cfg *n = &d->cfg.nodes[i];
 
@@ -163,8 +167,11 @@ void metrics_update(struct daemon *d)
 			put(&out, "%s", trans.p);
 		if (share.p)
 			put(&out, "%s", share.p);
+		if (alld.p)
+			put(&out, "%s", alld.p);
 		free(trans.p);
 		free(share.p);
+		free(alld.p);
 	}
 
 	help(&out, "shoal_peer_up", "gauge",

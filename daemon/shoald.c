@@ -215,13 +215,24 @@ static int apply_model(struct daemon *d, const struct shoal_base *base, const ch
 	d->applies++;
 	d->settle_at = 0;
 	for (i = 0; i < rep.npools; i++) {
+		const struct shoal_pool_report *pr = &rep.pools[i];
+		__u64 bit = 1ULL << (pr->id % 64);
+
 		/*
 		 * Buckets kept by an owner still in transition follow the Maglev
 		 * table only at the next apply after their window: schedule one,
 		 * or the table would stay off its weights until the next change.
 		 */
-		if (rep.pools[i].deferred)
+		if (pr->deferred)
 			d->settle_at = now_ns() + d->cfg.drain_ns + 250000000ULL;
+		if (pr->all_drained != !!(d->all_drained & bit)) {
+			d->all_drained ^= bit;
+			if (pr->all_drained)
+				dlog(1, "pool %s: every member is drained (by the config or failing checks): none is, or the pool would serve nobody",
+				     pr->name);
+			else
+				dlog(2, "pool %s: a member takes new flows again: drains apply", pr->name);
+		}
 		if (rep.pools[i].changed || rep.pools[i].created)
 			dlog(2, "applied (%s): pool %s generation %llu, %u buckets moved, %u in transition",
 			     why, rep.pools[i].name, (unsigned long long)rep.pools[i].gen,

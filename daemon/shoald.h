@@ -105,6 +105,7 @@ struct daemon {
 	__u64 fresh_since;
 	__u64 model_digest;		/* of the model last applied */
 	__u64 table_digest;
+	__u64 all_drained;		/* pool ids whose every member is drained (drains ignored) */
 	__u64 settle_at;		/* re-apply then: buckets were kept past a change */
 	char apply_error[512];
 	char nexthop_error[256];	/* GUE next hops not resolved at the last apply */

@@ -121,6 +121,28 @@ __u32 shoal_node_effective_weight(const struct shoal_node_cfg *n)
 	return n->drained ? 0 : n->weight;
 }
 
+bool shoal_pool_all_drained(const struct shoal_cluster *c, const struct shoal_pool_cfg *pc)
+{
+	bool drained = false;
+	size_t i;
+
+	for (i = 0; i < pc->nmembers; i++) {
+		const struct shoal_node_cfg *n = shoal_cluster_node_id(c, pc->members[i]);
+
+		if (!n || !n->weight)
+			continue;
+		if (!n->drained)
+			return false;
+		drained = true;
+	}
+	return drained;
+}
+
+__u32 shoal_pool_weight(const struct shoal_node_cfg *n, bool all_drained)
+{
+	return all_drained ? n->weight : shoal_node_effective_weight(n);
+}
+
 bool shoal_node_gue(const struct shoal_cluster *c, const struct shoal_node_cfg *n)
 {
 	return (n->forwarding ? n->forwarding : c->forwarding) == SHOAL_FWD_GUE;
@@ -916,10 +938,11 @@ int shoal_cluster_apply(struct shoal *s, const struct shoal_cluster *c,
 		bool have_old;
 		__u32 b;
 
+		pr->all_drained = shoal_pool_all_drained(c, pc);
 		memset(eligible, 0, sizeof(eligible));
 		for (j = 0; j < pc->nmembers; j++) {
 			mn[j].id = pc->members[j];
-			mn[j].weight = shoal_node_effective_weight(shoal_cluster_node_id(c, mn[j].id));
+			mn[j].weight = shoal_pool_weight(shoal_cluster_node_id(c, mn[j].id), pr->all_drained);
 			if (mn[j].weight)
 				eligible[mn[j].id / 64] |= 1ULL << (mn[j].id % 64);
 		}

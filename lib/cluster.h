@@ -120,8 +120,18 @@ int shoal_cluster_copy(struct shoal_cluster *dst, const struct shoal_cluster *sr
 struct shoal_node_cfg *shoal_cluster_node(const struct shoal_cluster *c, const char *name);
 struct shoal_node_cfg *shoal_cluster_node_id(const struct shoal_cluster *c, __u16 id);
 struct shoal_pool_cfg *shoal_cluster_pool(const struct shoal_cluster *c, const char *name);
-/* Weight the table builder uses: 0 when drained. */
+/* A node's weight when its pool has somewhere else to send new flows: 0 when drained. */
 __u32 shoal_node_effective_weight(const struct shoal_node_cfg *n);
+/*
+ * Is every member of the pool with a weight drained (by the config, or by
+ * failing checks)? Then none is: a pool with no owner would serve nobody, and
+ * every frame would pass on whichever node the router picked, breaking every
+ * connection the others hold. Draining means "no new flows while others can
+ * take them"; a node that is dead is out of the model, drained or not.
+ */
+bool shoal_pool_all_drained(const struct shoal_cluster *c, const struct shoal_pool_cfg *pc);
+/* The weight the table builder gives a member: all_drained from shoal_pool_all_drained(). */
+__u32 shoal_pool_weight(const struct shoal_node_cfg *n, bool all_drained);
 /* Do peers reach this node by GUE? */
 bool shoal_node_gue(const struct shoal_cluster *c, const struct shoal_node_cfg *n);
 bool shoal_cluster_uses_gue(const struct shoal_cluster *c);
@@ -198,6 +208,7 @@ struct shoal_pool_report {
 	__u32 deferred;		/* buckets kept by their owner while in transition */
 	__u32 in_transition;	/* buckets with a live previous owner afterwards */
 	bool created;
+	bool all_drained;	/* every member drained: drains ignored (shoal_pool_all_drained) */
 };
 
 struct shoal_apply_report {

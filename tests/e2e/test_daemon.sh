@@ -4,7 +4,7 @@
 # shoald is killed (-9) and restarted, stopped (TERM) and restarted, and the BPF program
 # is upgraded on every node: no connection may break and no request fail. A node whose
 # service fails drains (no new connection lands there, its open ones go on) and comes
-# back. A bad config keeps the last good one serving, with the error in status and
+# back; when every node's does, none drains (the pool would serve nobody). A bad config keeps the last good one serving, with the error in status and
 # metrics. Garbage on the control socket and the peer port gets an error or a count,
 # never a change. Metrics move with traffic; shoalctl list shows the VIPs and nodes.
 . "$(dirname "$0")/lib.sh"
@@ -141,7 +141,9 @@ echo "# n3 back: $summary"
 expect "n3 takes new connections again" test "$(echo "$summary" | grep -c 'n3=')" = 1
 
 # ---- an exec check: a maintenance file drains a node ----
-export LAB_STREAM_HEALTH="{ type: exec, command: \"test ! -e $LAB_RUN/maintenance.\$SHOAL_NODE\", interval: 300ms, timeout: 250ms, rise: 1, fall: 1 }"
+# fall 2 and a timeout as long as the interval: one fork that a loaded machine
+# delays must not drain a node (with fall 1 and 250 ms, it did, on every node).
+export LAB_STREAM_HEALTH="{ type: exec, command: \"test ! -e $LAB_RUN/maintenance.\$SHOAL_NODE\", interval: 500ms, timeout: 500ms, rise: 1, fall: 2 }"
 expect "a config with an exec check is taken by every node" lab_push
 touch "$LAB_RUN/maintenance.n4"
 expect "maintenance file on n4: every peer learns it fails" wait_peer_health 4 false
@@ -149,10 +151,40 @@ lab_wait_converged 20
 summary=$(lab_http 300 | lab_http_summary)
 echo "# n4 in maintenance: $summary"
 expect "no new connection lands on n4" test "$(echo "$summary" | grep -c 'n4=')" = 0
+
 rm -f "$LAB_RUN/maintenance.n4"
 expect "maintenance file gone: n4 healthy again" wait_peer_health 4 true
 unset LAB_STREAM_HEALTH
 expect "and the lab's own config again" lab_push
+
+# ---- every node drained: none is, or nobody would be served ----
+ownerless() { local i t=0; for i in $(lab_nodes); do
+	t=$((t + $(lab_shoalctl "$i" -j stats | jq '.pass_no_table.packets // 0'))); done; echo $t; }
+all_drained_on() { local i c=0; for i in $(lab_nodes); do
+	[ "$(lab_daemon_status "$i" | jq -c .pools_all_drained)" = "$1" ] && c=$((c + 1)); done; echo $c; }
+nt0=$(ownerless)
+digest0=$(lab_daemon_status 1 | jq -r .table_digest)
+drain_all() { local i; for i in $(lab_nodes); do lab_node_set "$i" 3 drained; done; lab_push; }
+under_load "drain every node at once (config)" drain_all
+summary=$(lab_http 300 | lab_http_summary)
+echo "# every node drained: $summary"
+expect "every node says every member of its pool is drained, so none is" test "$(all_drained_on '["default"]')" = 4
+expect "the tables did not change" test "$(lab_daemon_status 1 | jq -r .table_digest)" = "$digest0"
+expect "new connections are spread over every node (all 4 answered)" \
+	test "$(echo "$summary" | grep -o 'n[0-9]=' | wc -l)" = 4
+expect "no packet was passed for want of an owner ($nt0 -> $(ownerless))" test "$(ownerless)" = "$nt0"
+expect "shoalctl status says so" contains "$(lab_shoalctl 1 status)" "EVERY MEMBER DRAINED"
+n=0	# metrics are rendered once a second
+while [ "$(metric_sum 1 '^shoal_pool_all_drained')" != 1 ] && [ $n -lt 30 ]; do sleep 0.1; n=$((n + 1)); done
+expect "and metrics say so" test "$(metric_sum 1 '^shoal_pool_all_drained')" = 1
+undrain_most() { local i; for i in 1 2 3; do lab_node_set "$i" 3 active; done; lab_push; }
+under_load "n1-n3 undrained, n4 still drained" undrain_most
+expect "drains apply again" test "$(all_drained_on '[]')" = 4
+summary=$(lab_http 300 | lab_http_summary)
+echo "# n4 alone drained: $summary"
+expect "no new connection lands on n4" test "$(echo "$summary" | grep -c 'n4=')" = 0
+lab_node_set 4 3 active
+expect "n4 undrained" lab_push
 
 # ---- a bad config ----
 cfg=$(lab_node_dir 1)/cluster.yaml

@@ -789,6 +789,61 @@ static void test_second_change_keeps_transition_buckets_with_their_owner(void **
 	shoal_close(s);
 }
 
+/*
+ * Drains take effect while someone is left to take new flows. Draining every
+ * member, one after another, never leaves a bucket without an owner (that
+ * frame would pass on whichever node the router picked and break its
+ * connection): the last drain is ignored, and said so.
+ */
+static void test_draining_every_member_drains_none(void **st)
+{
+	static const __u16 order[] = { FX_A, FX_B, FX_C, FX_D };
+	struct shoal_bucket *t, *ref;
+	struct shoal_apply_report rep;
+	struct shoal_cluster c;
+	struct shoal *s, *s2;
+	__u32 b, differ = 0;
+	size_t i;
+
+	(void)st;
+	fx_cluster(&c);
+	s = fresh(NULL, &c, FX_A, 0);
+	ref = table_copy(s, 0);
+	for (i = 0; i < 4; i++) {
+		shoal_cluster_node_id(&c, order[i])->drained = true;
+		assert_int_equal(shoal_pool_all_drained(&c, &c.pools[0]), i == 3);
+		assert_int_equal(apply_at(s, &c, 0, &rep), 0);
+		assert_int_equal(rep.pools[0].all_drained, i == 3);
+		t = table_copy(s, 0);
+		for (b = 0; b < c.m; b++) {
+			assert_int_not_equal(t[b].owner, 0);
+			if (i == 2)	/* D alone takes new flows */
+				assert_int_equal(t[b].owner, FX_D);
+		}
+		free(t);
+	}
+
+	/* A node that starts with every member drained builds the undrained table. */
+	s2 = fresh(NULL, &c, FX_B, 0);
+	t = table_copy(s2, 0);
+	for (b = 0; b < c.m; b++)
+		differ += t[b].owner != ref[b].owner;
+	assert_int_equal(differ, 0);
+
+	/* A node that is not drained ends it: the others drain again. */
+	shoal_cluster_node_id(&c, FX_B)->drained = false;
+	assert_int_equal(apply_at(s, &c, 0, &rep), 0);
+	assert_false(rep.pools[0].all_drained);
+	t = table_copy(s, 0);
+	for (b = 0; b < c.m; b++)
+		assert_int_equal(t[b].owner, FX_B);
+	free(t);
+	free(ref);
+	shoal_cluster_free(&c);
+	shoal_close(s);
+	shoal_close(s2);
+}
+
 static int group_setup(void **st)
 {
 	(void)st;
@@ -813,6 +868,7 @@ int main(void)
 		cmocka_unit_test(test_reapplying_the_same_config_changes_nothing),
 		cmocka_unit_test(test_drain_makes_the_node_a_previous_owner),
 		cmocka_unit_test(test_drained_node_gets_second_chance_traffic),
+		cmocka_unit_test(test_draining_every_member_drains_none),
 		cmocka_unit_test(test_removed_node_stays_forwardable_until_its_window_ends),
 		cmocka_unit_test(test_previous_owner_chain_follows_a_sequence_of_changes),
 		cmocka_unit_test(test_vip_ids_survive_reapply_and_new_vips_start_at_zero),
