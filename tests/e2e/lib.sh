@@ -26,12 +26,18 @@ expect() {
 	if "$@"; then ok "$name"; else not_ok "$name"; e2e_counters; fi
 }
 
-# What explains a failure: every node's verdict counters that moved.
+# What explains a failure: every node's verdict counters that moved, its daemon's view
+# (health, tables, peers) and its last warnings - all a CI log keeps.
 e2e_counters() {
-	local i
+	local i log
 	for i in $(lab_all_nodes); do
 		echo "# $(lab_node_name "$i"): $(lab_shoalctl "$i" -j stats 2>/dev/null |
 			jq -c 'with_entries(select(.value.packets > 0)) | map_values(.packets)')"
+		echo "#   shoald: $(lab_daemon_status "$i" 2>/dev/null | jq -c '{healthy, applies,
+			table_digest, pools_all_drained, apply_error, peers: [.peers[]? |
+			"\(.name) \(.state) \(if .healthy then "healthy" else "failing" end)"]}' 2>/dev/null)"
+		log=$(lab_node_dir "$i")/shoald.log
+		[ -f "$log" ] && grep -E 'warning|error' "$log" | tail -n 4 | sed 's/^/#   /'
 	done
 }
 
