@@ -8,21 +8,9 @@ if [ "${SHOAL_CLI_INNER:-}" != 1 ]; then
 	exec env SHOAL_CLI_INNER=1 unshare --net --mount --propagation private "$0" "$@"
 fi
 
-root=$(cd "$(dirname "$0")/../.." && pwd)
+. "$(dirname "$0")/lib.sh"
 G="$root/build/bench/shoal-gen"
 PASS_OBJ="$root/build/lab/xdp_pass.bpf.o"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; [ $# -gt 1 ] && echo "# $2"; }
-check() { # name, then a command that must succeed
-	name=$1
-	shift
-	if "$@" >"$tmp/out" 2>"$tmp/err"; then ok "$name"; else not_ok "$name" "$(head -c 600 "$tmp/err" "$tmp/out" | tr '\n' ' ')"; fi
-}
-rc_is() { want=$1; shift; "$@" >"$tmp/out" 2>"$tmp/err"; [ $? -eq "$want" ]; }
-says() { grep -q -- "$1" "$tmp/err" "$tmp/out"; }
 usage_error() { rc_is 2 "$G" "$@" && says "$MSG"; }
 
 [ -x "$G" ] || { echo "1..0 # SKIP $G not built (make build/bench/shoal-gen)"; exit 0; }
@@ -111,5 +99,4 @@ check "sink --seconds 3 counts what a sender sends meanwhile" sh -c "
 	wait \$sp
 	jq -e '.frames_received == 50000' '$tmp/s' >/dev/null"
 
-echo "1..$n"
-[ "$failed" -eq 0 ]
+cli_done

@@ -3,17 +3,7 @@
 # docs say, with the right modes, the installed binaries run, the sample config is
 # valid, the man pages render, and make uninstall takes it all away. Prints TAP.
 set -u
-root=$(cd "$(dirname "$0")/../.." && pwd)
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; [ $# -gt 1 ] && echo "# $2"; }
-check() {
-	name=$1
-	shift
-	if "$@" >"$tmp/out" 2>&1; then ok "$name"; else not_ok "$name" "$(head -c 400 "$tmp/out" | tr '\n' ' ')"; fi
-}
+. "$(dirname "$0")/lib.sh"
 mode() { stat -c %a "$1"; }
 
 d="$tmp/root"
@@ -59,5 +49,4 @@ check "make uninstall succeeds" make -s -C "$root" uninstall DESTDIR="$d" PREFIX
 check "and removes every installed file (the operator's config stays)" \
 	sh -c "[ \"\$(find '$d' -type f | sed 's|^$d/||')\" = etc/shoal/shoal.yaml ]"
 
-echo "1..$n"
-[ "$failed" = 0 ]
+cli_done

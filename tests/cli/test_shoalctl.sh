@@ -8,27 +8,10 @@ if [ "${SHOAL_CLI_INNER:-}" != 1 ]; then
 	exec env SHOAL_CLI_INNER=1 unshare --net --mount --propagation private "$0" "$@"
 fi
 
-root=$(cd "$(dirname "$0")/../.." && pwd)
+. "$(dirname "$0")/lib.sh"
 S="$root/build/shoalctl"
 JQT="$root/tests/jq-true"
 cfg="$root/docs/examples/cluster.yaml"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-n=0 failed=0
-
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; [ $# -gt 1 ] && echo "# $2"; }
-check() { # name, then a command that must succeed
-	name=$1
-	shift
-	if "$@" >"$tmp/out" 2>"$tmp/err"; then ok "$name"; else not_ok "$name" "$(head -c 400 "$tmp/err" "$tmp/out" | tr '\n' ' ')"; fi
-}
-rc_is() { # expected rc, command...
-	want=$1
-	shift
-	"$@" >"$tmp/out" 2>"$tmp/err"
-	[ $? -eq "$want" ]
-}
 
 mount -t bpf bpf /sys/fs/bpf || { echo "1..0 # SKIP cannot mount bpffs"; exit 0; }
 ip link set lo up
@@ -146,5 +129,4 @@ check "state from another version is refused with the reason" sh -c \
 check "detach removes another version's state" sh -c \
 	"$S detach >/dev/null && ! ip link show v0 | grep -q xdp && ! ls /sys/fs/bpf/shoal >/dev/null 2>&1"
 
-echo "1..$n"
-[ "$failed" -eq 0 ]
+cli_done

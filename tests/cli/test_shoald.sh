@@ -8,25 +8,12 @@ if [ "${SHOAL_CLI_INNER:-}" != 1 ]; then
 	exec env SHOAL_CLI_INNER=1 unshare --net --mount --propagation private "$0" "$@"
 fi
 
-root=$(cd "$(dirname "$0")/../.." && pwd)
+. "$(dirname "$0")/lib.sh"
 D="$root/build/shoald"
 S="$root/build/shoalctl"
 JQT="$root/tests/jq-true"
-tmp=$(mktemp -d)
 pid=""
-trap '[ -n "$pid" ] && kill -9 $pid 2>/dev/null; rm -rf "$tmp"' EXIT
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; [ $# -gt 1 ] && echo "# $2"; }
-check() { # name, then a command that must succeed
-	name=$1
-	shift
-	if "$@" >"$tmp/out" 2>"$tmp/err"; then ok "$name"; else not_ok "$name" "$(head -c 600 "$tmp/err" "$tmp/out" | tr '\n' ' ')"; fi
-}
-rc_is() { want=$1; shift; "$@" >"$tmp/out" 2>"$tmp/err"; [ $? -eq "$want" ]; }
-says() { grep -q -- "$1" "$tmp/err" "$tmp/out"; }
-# Bounded wait for a condition (a command).
-wait_for() { i=0; while ! "$@" >/dev/null 2>&1; do i=$((i + 1)); [ $i -ge 100 ] && return 1; sleep 0.1; done; }
+CLI_CLEANUP='[ -n "$pid" ] && kill -9 $pid 2>/dev/null'
 
 mount -t bpf bpf /sys/fs/bpf || { echo "1..0 # SKIP cannot mount bpffs"; exit 0; }
 ip link set lo up
@@ -135,5 +122,4 @@ sleep 0.3
 "$S" -P "$pin" detach >/dev/null 2>&1
 
 [ "$failed" = 0 ] || sed 's/^/# log: /' "$tmp/log"
-echo "1..$n"
-[ "$failed" = 0 ]
+cli_done
