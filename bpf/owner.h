@@ -16,11 +16,16 @@
 #endif
 
 /*
- * Does this node hold the flow? An established, request or time-wait socket
- * says yes; a listener says yes only for an ACK that carries a SYN cookie the
- * kernel would accept. Returns the PASS reason, or 0.
+ * Does this node hold the flow? An established or request socket says yes; a
+ * listener says yes only for an ACK that carries a SYN cookie the kernel would
+ * accept. A time-wait socket says yes only with `tw`: it is a connection that
+ * ended, and clients reuse ports soon (Linux picks them nearly in sequence per
+ * destination), so a new connection with the same 5-tuple may live on the
+ * current owner. A previous owner asks the owner first and keeps time-wait
+ * frames only when the owner sent them back. Returns the PASS reason, or 0.
  */
-static __always_inline int local_flow(struct xdp_md *ctx, struct pkt *p, struct verdict *v)
+static __always_inline int local_flow(struct xdp_md *ctx, struct pkt *p, struct verdict *v,
+				      int tw)
 {
 	struct bpf_sock_tuple t = {};
 	struct bpf_sock *sk;
@@ -61,7 +66,10 @@ static __always_inline int local_flow(struct xdp_md *ctx, struct pkt *p, struct 
 	sk = bpf_skc_lookup_tcp(ctx, &t, size, BPF_F_CURRENT_NETNS, 0);
 	if (!sk)
 		return 0;
-	if (sk->state != BPF_TCP_LISTEN) {
+	if (sk->state == BPF_TCP_TIME_WAIT) {
+		if (tw)
+			found = SHOAL_R_PASS_SOCKET;
+	} else if (sk->state != BPF_TCP_LISTEN) {
 		found = SHOAL_R_PASS_SOCKET;
 	} else if (p->ack_only) {
 		struct tcphdr *th = p->l4;
@@ -341,7 +349,7 @@ __noinline int decide_owner(struct xdp_md *ctx, const struct shoal_conf *c, stru
 		next = prev_next(b, -1, self, sender, now, v);
 		if (!next)
 			return SHOAL_R_PASS_OWNER;
-		r = local_flow(ctx, &p, v);
+		r = local_flow(ctx, &p, v, 1);
 		if (r)
 			return r;
 		v->target = next;
@@ -353,7 +361,7 @@ __noinline int decide_owner(struct xdp_md *ctx, const struct shoal_conf *c, stru
 	if (tcp_mid) {
 		now = now_ticks();
 		pos = prev_position(b, self, now);
-		if ((pos >= 0 || in_chain(v, self)) && local_flow(ctx, &p, v))
+		if ((pos >= 0 || in_chain(v, self)) && local_flow(ctx, &p, v, owner == sender))
 			return SHOAL_R_PASS_PREV_SOCKET;
 	}
 

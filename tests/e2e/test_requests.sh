@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # Requests through the lab: every one answered, spread by weight, replies straight from
-# the owner to the router (direct server return), nodes' own addresses untouched; and
-# the same with a resilient next-hop group on the router.
+# the owner to the router (direct server return), nodes' own addresses untouched, a
+# client port reused after a drain; and the same with a resilient next-hop group on the
+# router.
 . "$(dirname "$0")/lib.sh"
 
 e2e_up 4 ecmp
@@ -58,6 +59,52 @@ for i in 1 2 3 4; do
 done
 echo "# SYNs passed by their owners: $syn"
 expect "every connection's SYN was passed by exactly one owner" test "$syn" -ge 2600
+
+# A client reuses its port after a drain. Connections from fixed ports that n1 served end
+# in time-wait on n1 (nginx closes first); n1 drains; the same ports connect again and
+# land on the buckets' new owners. Where the router hands such a flow to n1 first, n1
+# must ask the owner rather than give the frames to its time-wait socket: that socket
+# answered with stale ACKs, and the client retransmitted its request until, after
+# 0.4-0.8 s or not at all, the connection got through.
+port_probe() { # SOURCE PORT: who answers a new connection from that client address and port
+	lab_client curl -s -o /dev/null --interface "$(lab_src "$1")" --local-port "$2" \
+		-H 'Connection: close' --connect-timeout 3 --max-time 4 \
+		-w "$1 $2 %{exitcode} %{http_code} %header{x-node}\n" "http://$(lab_vip_url):$LAB_HTTP_PORT/"
+}
+client_retrans() {
+	lab_client awk '/^Tcp:/ { if (!h) { for (i = 1; i <= NF; i++) if ($i == "RetransSegs") c = i; h = 1 }
+		else print $c }' /proc/net/snmp
+}
+prev_kept() { lab_shoalctl 1 -j stats | jq '.pass_prev_socket.packets // 0'; }
+for src in 1 2 3; do
+	pids=""
+	for p in $(seq 31000 31159); do
+		port_probe "$src" "$p" &
+		pids="$pids $!"
+		[ $((p % 16)) = 15 ] && { wait $pids; pids=""; }
+	done
+	wait $pids
+done >"$LAB_RUN/ports.before"
+awk '$4 == 200 && $5 == "n1" { print $1, $2 }' "$LAB_RUN/ports.before" >"$LAB_RUN/ports.n1"
+tw=$(lab_node_exec 1 ss -Htn state time-wait "sport = :$LAB_HTTP_PORT" | grep -c ':31[01][0-9][0-9] *$')
+echo "# $(grep -c . "$LAB_RUN/ports.n1") client addresses and ports answered by n1; time-wait sockets on n1 from them: $tw"
+expect "n1 holds connections from reused ports in time-wait" test "$tw" -ge 10
+lab_drain 1
+r0=$(client_retrans) k0=$(prev_kept) pids=""
+while read -r src p; do port_probe "$src" "$p" & pids="$pids $!"; done <"$LAB_RUN/ports.n1" >"$LAB_RUN/ports.after"
+# shellcheck disable=SC2086
+wait $pids
+# curl exit 45: the client itself still held the port (it closed first); nothing to test.
+grep -v "^[0-9]* [0-9]* 0 200 " "$LAB_RUN/ports.after" | sed "s/^/# not answered: /"
+summary=$(awk '$3 != 45 { print $4, $5 }' "$LAB_RUN/ports.after" | lab_http_summary)
+read -r total okc failed _ <<<"$summary"
+echo "# the same ports after n1 drained ($(awk '$3 == 45' "$LAB_RUN/ports.after" | grep -c .) still in use on the client): $summary"
+expect "every new connection from a reused port is answered ($okc of $total)" \
+	test "$okc" = "$total" -a "$total" -ge 10
+expect "and none by the drained n1" test "$(echo "$summary" | grep -c 'n1=')" = 0
+expect "no client retransmission ($(($(client_retrans) - r0)))" test "$(client_retrans)" = "$r0"
+expect "n1 kept no frame of them for a socket of its own ($k0 -> $(prev_kept))" test "$(prev_kept)" = "$k0"
+lab_undrain 1
 
 # The resilient next-hop group variant.
 lab_down

@@ -27,6 +27,7 @@ static struct shoal *dp;		/* this node is A */
 static int est_client = -1, est_server = -1;	/* FX_CLIENT_LOCAL:40001 <-> VIP4:80 */
 static int est6_client = -1, est6_server = -1;	/* FX_CLIENT6_LOCAL:40002 <-> VIP6:443 */
 static int any_listener = -1;			/* VIP4_ANY:8080, for request socks and cookies */
+#define TW_PORT 40003	/* FX_CLIENT_LOCAL:40003 <-> VIP4:80 ended: the server side in time-wait */
 
 #define CLIENT "198.18.3.7"	/* a client with no socket anywhere */
 
@@ -554,6 +555,50 @@ static void test_previous_owner_without_socket_forwards_to_owner(void **st)
 	run(&s, &r);
 	expect_tx(&r, SHOAL_R_TX_OWNER, FX_B, 1);
 	assert_true(r.trace.flags & SHOAL_TRACE_F_LOOKUP);
+}
+
+/*
+ * A connection that ended here left a time-wait socket, and the client reuses
+ * its port for a new connection, which landed on the bucket's new owner. A
+ * previous owner that kept the frames would black-hole the new connection:
+ * the owner is asked first.
+ */
+static void test_previous_owner_asks_the_owner_first_for_a_time_wait_flow(void **st)
+{
+	struct pkt_spec s = fx_tcp4(FX_CLIENT_LOCAL, TW_PORT, FX_VIP4, 80, PKT_TCP_ACK);
+	struct fx_result r;
+
+	(void)st;
+	table(FX_B, PREV(FX_A), 1);
+	run(&s, &r);
+	expect_tx(&r, SHOAL_R_TX_OWNER, FX_B, 1);
+	assert_true(r.trace.flags & SHOAL_TRACE_F_LOOKUP);
+	assert_false(r.trace.flags & SHOAL_TRACE_F_FOUND);
+}
+
+/* The owner holds no such connection and sends it back: time-wait answers it here. */
+static void test_time_wait_flow_the_owner_sends_back_passes(void **st)
+{
+	struct pkt_spec s = fx_tcp4(FX_CLIENT_LOCAL, TW_PORT, FX_VIP4, 80, PKT_TCP_ACK);
+	struct fx_result r;
+
+	(void)st;
+	fx_from_peer(&s, FX_B, 1);
+	table(FX_B, PREV(FX_A), 1);
+	run(&s, &r);
+	expect_pass(&r, SHOAL_R_PASS_PREV_SOCKET);
+}
+
+/* The owner's own ended connection: its stack answers the straggler. */
+static void test_owner_keeps_its_time_wait_flow(void **st)
+{
+	struct pkt_spec s = fx_tcp4(FX_CLIENT_LOCAL, TW_PORT, FX_VIP4, 80, PKT_TCP_ACK);
+	struct fx_result r;
+
+	(void)st;
+	table(FX_A, PREV(FX_B), 1);
+	run(&s, &r);
+	expect_pass(&r, SHOAL_R_PASS_SOCKET);
 }
 
 static void test_outsider_does_not_look_up_sockets(void **st)
@@ -1378,6 +1423,23 @@ static int group_setup(void **st)
 		fprintf(stderr, "sockets: %d %d %d\n", est_client, est6_client, any_listener);
 		return -1;
 	}
+	{
+		/* The server closes first, so its side ends in time-wait. */
+		int srv, cli = fx_connect(FX_CLIENT_LOCAL, TW_PORT, FX_VIP4, 80, &srv);
+
+		if (cli < 0) {
+			fprintf(stderr, "time-wait socket: %d\n", cli);
+			return -1;
+		}
+		close(srv);
+		usleep(50000);
+		close(cli);
+		usleep(50000);
+		if (fx_sh("ss -Htn state time-wait 'sport = :80 and dport = :%d' | grep -q .", TW_PORT)) {
+			fprintf(stderr, "no time-wait socket for port %d\n", TW_PORT);
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -1423,6 +1485,9 @@ int main(void)
 		cmocka_unit_test(test_chain_skips_an_expired_previous_owner),
 		cmocka_unit_test(test_syn_at_owner_in_transition_passes_without_lookup),
 		cmocka_unit_test(test_previous_owner_with_socket_keeps_the_flow),
+		cmocka_unit_test(test_previous_owner_asks_the_owner_first_for_a_time_wait_flow),
+		cmocka_unit_test(test_time_wait_flow_the_owner_sends_back_passes),
+		cmocka_unit_test(test_owner_keeps_its_time_wait_flow),
 		cmocka_unit_test(test_previous_owner_without_socket_forwards_to_owner),
 		cmocka_unit_test(test_outsider_does_not_look_up_sockets),
 		cmocka_unit_test(test_syn_at_previous_owner_goes_to_owner),
