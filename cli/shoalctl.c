@@ -342,6 +342,7 @@ static struct json_object *report_json(const struct shoal_apply_report *r, const
 		json_object_object_add(p, "buckets_in_transition",
 				       json_object_new_int64(r->pools[i].in_transition));
 		json_object_object_add(p, "created", json_object_new_boolean(r->pools[i].created));
+		json_object_object_add(p, "all_drained", json_object_new_boolean(r->pools[i].all_drained));
 		json_object_array_add(pools, p);
 	}
 	json_object_object_add(o, "self", json_object_new_int(r->self));
@@ -376,6 +377,8 @@ static void report_print(const struct shoal_apply_report *r, const struct shoal_
 		       r->pools[i].created ? " (new)" : "", r->pools[i].in_transition);
 		if (r->pools[i].deferred)
 			printf(", %u kept by their owner until their transition ends", r->pools[i].deferred);
+		if (r->pools[i].all_drained)
+			printf("; every member is drained, so none is (the pool would serve nobody)");
 		printf("\n");
 	}
 	printf("  nodes: %zu added, %zu updated, %zu left (kept while they drain), %zu freed\n",

@@ -138,7 +138,8 @@ struct json_object *ctl_status(struct daemon *d)
 		int p;
 
 		for (p = 0; p < SHOAL_MAX_POOLS; p++) {
-			if ((d->all_drained >> p) & 1 && !shoal_pool_get(d->s, (__u8)p, &pool))
+			if ((d->all_drained >> p) & 1 && !shoal_pool_get(d->s, (__u8)p, &pool) &&
+			    (pool.flags & SHOAL_POOL_F_VALID))
 				json_object_array_add(ad, json_object_new_string_len(pool.name,
 							   (int)strnlen(pool.name, sizeof(pool.name))));
 		}

@@ -189,7 +189,7 @@ static int apply_model(struct daemon *d, const struct shoal_base *base, const ch
 {
 	struct shoal_apply_opts o = { .self = d->self, .base = base, .dev = d->dev_name[0] ? d->dev_name : NULL };
 	struct shoal_apply_report rep;
-	__u64 gone[SHOAL_MAX_NODES / 64], digest;
+	__u64 gone[SHOAL_MAX_NODES / 64], digest, all_drained;
 	struct shoal_cluster m;
 	size_t i;
 	int err;
@@ -214,6 +214,7 @@ static int apply_model(struct daemon *d, const struct shoal_base *base, const ch
 	d->table_digest = tables_digest(d);
 	d->applies++;
 	d->settle_at = 0;
+	all_drained = 0;
 	for (i = 0; i < rep.npools; i++) {
 		const struct shoal_pool_report *pr = &rep.pools[i];
 		__u64 bit = 1ULL << (pr->id % 64);
@@ -225,8 +226,9 @@ static int apply_model(struct daemon *d, const struct shoal_base *base, const ch
 		 */
 		if (pr->deferred)
 			d->settle_at = now_ns() + d->cfg.drain_ns + 250000000ULL;
+		if (pr->all_drained)
+			all_drained |= bit;
 		if (pr->all_drained != !!(d->all_drained & bit)) {
-			d->all_drained ^= bit;
 			if (pr->all_drained)
 				dlog(1, "pool %s: every member is drained (by the config or failing checks): none is, or the pool would serve nobody",
 				     pr->name);
@@ -238,6 +240,7 @@ static int apply_model(struct daemon *d, const struct shoal_base *base, const ch
 			     why, rep.pools[i].name, (unsigned long long)rep.pools[i].gen,
 			     rep.pools[i].moved, rep.pools[i].in_transition);
 	}
+	d->all_drained = all_drained;	/* rebuilt: a pool that left the config leaves it */
 	return 0;
 }
 

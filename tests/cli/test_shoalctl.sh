@@ -108,6 +108,18 @@ check "an edit while another writer holds the lock fails within 10 s, saying why
 kill $lk 2>/dev/null
 wait $lk 2>/dev/null
 check "once the lock is free, the edit goes through" sh -c "$S node drain node-b >/dev/null && $S node undrain node-b >/dev/null"
+# Every node drained: none is (a table with no owner would serve nobody), and apply and
+# table show say so.
+sed 's/, state: drained//; s/address: 198.18.10.[0-9]*/&, state: drained/' "$cfg" >"$tmp/all-drained.yaml"
+check "apply of a config with every node drained says none is" sh -c \
+	"$S apply $tmp/all-drained.yaml | grep -q 'every member is drained, so none is'"
+check "table show says so, and every node owns buckets" sh -c \
+	"$S -j table show | $JQT '.[0].all_drained and ([.[0].nodes[] | select(.buckets > 0)] | length) == 4' &&
+	 $S table show | grep -q 'every member is drained'"
+check "apply -j reports it per pool" sh -c "$S -j apply $tmp/all-drained.yaml | $JQT '.pools[0].all_drained'"
+check "the config back: node-d alone drained, and owns nothing" sh -c \
+	"$S -j apply $cfg | $JQT '.pools[0].all_drained | not' >/dev/null &&
+	 $S -j table show | $JQT '.[0].nodes[] | select(.node == \"node-d\") | .buckets == 0'"
 check "non-root is refused" sh -c "! setpriv --reuid=65534 --regid=65534 --clear-groups $S status 2>&1 | grep -q 'needs root' && exit 1 || exit 0"
 check "detach removes the program and the state" sh -c \
 	"$S detach >/dev/null && ! ip link show v0 | grep -q xdp && ! ls /sys/fs/bpf/shoal >/dev/null 2>&1"
