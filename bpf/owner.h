@@ -16,13 +16,26 @@
 #endif
 
 /*
+ * The kernel's time-wait socket, as far as local_flow() reads it: CO-RE
+ * relocates the field against the running kernel's BTF.
+ */
+struct inet_timewait_sock {
+	unsigned char tw_substate;
+} __attribute__((preserve_access_index));
+struct tcp_timewait_sock {
+	struct inet_timewait_sock tw_sk;
+} __attribute__((preserve_access_index));
+
+/*
  * Does this node hold the flow? An established or request socket says yes; a
  * listener says yes only for an ACK that carries a SYN cookie the kernel would
- * accept. A time-wait socket says yes only with `tw`: it is a connection that
- * ended, and clients reuse ports soon (Linux picks them nearly in sequence per
- * destination), so a new connection with the same 5-tuple may live on the
- * current owner. A previous owner asks the owner first and keeps time-wait
- * frames only when the owner sent them back. Returns the PASS reason, or 0.
+ * accept. A time-wait socket is either a connection this side closed and the
+ * peer has not (substate FIN_WAIT2: live, it says yes), or one that ended: that
+ * says yes only with `tw`. Clients reuse ports soon (Linux picks them nearly in
+ * sequence per destination), so a live connection with the same 5-tuple may be
+ * on another node of the chain; only a previous owner that the owner sent the
+ * frame to (the owner holds nothing live) lets an ended connection answer.
+ * Returns the PASS reason, or 0.
  */
 static __always_inline int local_flow(struct xdp_md *ctx, struct pkt *p, struct verdict *v,
 				      int tw)
@@ -67,7 +80,12 @@ static __always_inline int local_flow(struct xdp_md *ctx, struct pkt *p, struct 
 	if (!sk)
 		return 0;
 	if (sk->state == BPF_TCP_TIME_WAIT) {
+		struct tcp_timewait_sock *tws;
+
 		if (tw)
+			found = SHOAL_R_PASS_SOCKET;
+		else if ((tws = bpf_skc_to_tcp_timewait_sock(sk)) &&
+			 tws->tw_sk.tw_substate == BPF_TCP_FIN_WAIT2)
 			found = SHOAL_R_PASS_SOCKET;
 	} else if (sk->state != BPF_TCP_LISTEN) {
 		found = SHOAL_R_PASS_SOCKET;
@@ -349,7 +367,7 @@ __noinline int decide_owner(struct xdp_md *ctx, const struct shoal_conf *c, stru
 		next = prev_next(b, -1, self, sender, now, v);
 		if (!next)
 			return SHOAL_R_PASS_OWNER;
-		r = local_flow(ctx, &p, v, 1);
+		r = local_flow(ctx, &p, v, 0);
 		if (r)
 			return r;
 		v->target = next;

@@ -28,6 +28,8 @@ static int est_client = -1, est_server = -1;	/* FX_CLIENT_LOCAL:40001 <-> VIP4:8
 static int est6_client = -1, est6_server = -1;	/* FX_CLIENT6_LOCAL:40002 <-> VIP6:443 */
 static int any_listener = -1;			/* VIP4_ANY:8080, for request socks and cookies */
 #define TW_PORT 40003	/* FX_CLIENT_LOCAL:40003 <-> VIP4:80 ended: the server side in time-wait */
+#define FW2_PORT 40004	/* FX_CLIENT_LOCAL:40004 <-> VIP4:80: the server closed, the client not yet */
+static int fw2_client = -1;
 
 #define CLIENT "198.18.3.7"	/* a client with no socket anywhere */
 
@@ -576,6 +578,21 @@ static void test_previous_owner_asks_the_owner_first_for_a_time_wait_flow(void *
 	assert_false(r.trace.flags & SHOAL_TRACE_F_FOUND);
 }
 
+/*
+ * A connection this node closed and the client has not: the kernel keeps it as
+ * a time-wait socket in FIN_WAIT2, and it is alive - its frames stay here.
+ */
+static void test_previous_owner_keeps_a_connection_it_is_closing(void **st)
+{
+	struct pkt_spec s = fx_tcp4(FX_CLIENT_LOCAL, FW2_PORT, FX_VIP4, 80, PKT_TCP_ACK);
+	struct fx_result r;
+
+	(void)st;
+	table(FX_B, PREV(FX_A), 1);
+	run(&s, &r);
+	expect_pass(&r, SHOAL_R_PASS_PREV_SOCKET);
+}
+
 /* The owner holds no such connection and sends it back: time-wait answers it here. */
 static void test_time_wait_flow_the_owner_sends_back_passes(void **st)
 {
@@ -589,8 +606,13 @@ static void test_time_wait_flow_the_owner_sends_back_passes(void **st)
 	expect_pass(&r, SHOAL_R_PASS_PREV_SOCKET);
 }
 
-/* The owner's own ended connection: its stack answers the straggler. */
-static void test_owner_keeps_its_time_wait_flow(void **st)
+/*
+ * The owner's own ended connection does not hide a live one down the chain: a
+ * node that drained and came back within the time-wait period owns the bucket
+ * again, while the client's new connection from the same port is on the
+ * previous owner.
+ */
+static void test_owner_asks_the_previous_owner_past_its_time_wait_socket(void **st)
 {
 	struct pkt_spec s = fx_tcp4(FX_CLIENT_LOCAL, TW_PORT, FX_VIP4, 80, PKT_TCP_ACK);
 	struct fx_result r;
@@ -598,7 +620,9 @@ static void test_owner_keeps_its_time_wait_flow(void **st)
 	(void)st;
 	table(FX_A, PREV(FX_B), 1);
 	run(&s, &r);
-	expect_pass(&r, SHOAL_R_PASS_SOCKET);
+	expect_tx(&r, SHOAL_R_TX_PREV, FX_B, 1);
+	assert_true(r.trace.flags & SHOAL_TRACE_F_LOOKUP);
+	assert_false(r.trace.flags & SHOAL_TRACE_F_FOUND);
 }
 
 static void test_outsider_does_not_look_up_sockets(void **st)
@@ -1439,6 +1463,16 @@ static int group_setup(void **st)
 			fprintf(stderr, "no time-wait socket for port %d\n", TW_PORT);
 			return -1;
 		}
+		/* The server closes, the client stays: an orphan in FIN_WAIT2 (a time-wait socket). */
+		fw2_client = fx_connect(FX_CLIENT_LOCAL, FW2_PORT, FX_VIP4, 80, &srv);
+		if (fw2_client < 0)
+			return -1;
+		close(srv);
+		usleep(50000);
+		if (fx_sh("ss -Htn state fin-wait-2 'sport = :80 and dport = :%d' | grep -q .", FW2_PORT)) {
+			fprintf(stderr, "no fin-wait-2 socket for port %d\n", FW2_PORT);
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -1486,8 +1520,9 @@ int main(void)
 		cmocka_unit_test(test_syn_at_owner_in_transition_passes_without_lookup),
 		cmocka_unit_test(test_previous_owner_with_socket_keeps_the_flow),
 		cmocka_unit_test(test_previous_owner_asks_the_owner_first_for_a_time_wait_flow),
+		cmocka_unit_test(test_previous_owner_keeps_a_connection_it_is_closing),
 		cmocka_unit_test(test_time_wait_flow_the_owner_sends_back_passes),
-		cmocka_unit_test(test_owner_keeps_its_time_wait_flow),
+		cmocka_unit_test(test_owner_asks_the_previous_owner_past_its_time_wait_socket),
 		cmocka_unit_test(test_previous_owner_without_socket_forwards_to_owner),
 		cmocka_unit_test(test_outsider_does_not_look_up_sockets),
 		cmocka_unit_test(test_syn_at_previous_owner_goes_to_owner),
